@@ -1,0 +1,58 @@
+"""The one module that owns the project's paths.
+
+Everything else asks here (``PROJ_ROOT``, ``resolve``) instead of building paths by hand.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+CONFIGS_DIR = PROJ_ROOT / "configs"
+DATA_DIR = PROJ_ROOT / "data"
+SAMPLE_DIR = DATA_DIR / "sample"
+NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
+REPORTS_DIR = PROJ_ROOT / "reports"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DEFAULT_CONFIG = CONFIGS_DIR / "demo.yml"
+
+#: The notebooks of one run, in the order data flows.
+NOTEBOOKS = ("01_clean", "02_layering", "03_personas", "04_clv", "05_strategy")
+
+#: Files a stage hands on, relative to ``<run>/artifacts``.
+ARTIFACTS = {
+    "transactions_clean": "transactions_clean.parquet",
+    "customers_master_clean": "customers_master_clean.parquet",
+    "interactions_clean": "interactions_clean.parquet",
+    "quarantine": "quarantine.csv",
+    "quality": "quality.json",
+    "customers": "customers.parquet",
+    "model_params": "model_params.json",
+    "deliverables": "deliverables.xlsx",
+}
+
+
+def resolve(path: str | Path, base: Path | None = None) -> Path:
+    """Absolute path: ``path`` as given when absolute, else relative to ``base``
+    (default: the project root, so configs work from any working directory)."""
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    return ((base or PROJ_ROOT) / p).resolve()
+
+
+def lifetimes_dataset(name: str) -> Path:
+    """Path of a data file shipped inside the ``lifetimes`` package (e.g. ``CDNOW_sample.txt``).
+
+    Read through ``importlib.resources``; ``lifetimes.datasets`` itself is not imported
+    because its import needs ``pkg_resources``, absent from new setuptools.
+    """
+    import importlib.resources as resources
+
+    ref = resources.files("lifetimes") / "datasets" / name
+    path = Path(str(ref))
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{name} is not shipped in the installed lifetimes package ({path}); "
+            "reinstall lifetimes>=0.11.3"
+        )
+    return path
