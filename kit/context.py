@@ -1,0 +1,183 @@
+"""The run context a notebook opens in its second cell.
+
+A notebook's ``parameters`` cell holds literals only (papermill injects overrides after
+it); the next cell calls :func:`open_run`, which loads and validates the config, fixes the
+period, and hands back a :class:`RunContext` that knows where every artifact lives and
+speaks the report language::
+
+    ctx = open_run(config_path, run_dir, as_of=as_of, lang=lang)
+    tx = ctx.read_parquet("transactions_clean")
+    ctx.h2("清洗与对账", "Cleaning and reconciliation")
+
+Run by hand in JupyterLab with the defaults, a notebook reads ``$KIT_CONFIG`` (else
+``configs/demo.yml``) and writes to ``$KIT_RUN_DIR`` (else ``reports/_interactive``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kit import paths
+from kit.config import KitConfig, load_config
+from kit.periods import period_label, period_end, previous_period_end
+
+
+@dataclass
+class RunContext:
+    """Config, period and artifact paths of one run, plus report-language helpers."""
+
+    cfg: KitConfig
+    run_dir: Path
+    as_of: pd.Timestamp
+    lang: str
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+    # ---- period ---------------------------------------------------------------------
+    @property
+    def period_label(self) -> str:
+        return period_label(self.as_of, self.cfg.period)
+
+    @property
+    def prev_as_of(self) -> pd.Timestamp:
+        """End of the previous period (the comparison point of tier migration)."""
+        return previous_period_end(self.as_of, self.cfg.period)
+
+    # ---- artifacts ------------------------------------------------------------------
+    @property
+    def artifacts_dir(self) -> Path:
+        d = self.run_dir / "artifacts"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def artifact(self, name: str) -> Path:
+        """Path of a named artifact (see ``paths.ARTIFACTS``) or of a file name."""
+        return self.artifacts_dir / paths.ARTIFACTS.get(name, name)
+
+    def has(self, name: str) -> bool:
+        return self.artifact(name).exists()
+
+    def read_parquet(self, name: str) -> pd.DataFrame:
+        p = self.artifact(name)
+        if not p.exists():
+            raise FileNotFoundError(
+                f"{p} is missing: run the notebooks in order (01_clean first) or `kit run`"
+            )
+        return pd.read_parquet(p)
+
+    def write_parquet(self, name: str, df: pd.DataFrame) -> Path:
+        p = self.artifact(name)
+        df.to_parquet(p)
+        return p
+
+    def read_customers(self) -> pd.DataFrame:
+        """The spine: one row per customer, indexed by ``customer_id``."""
+        return self.read_parquet("customers")
+
+    def write_customers(self, df: pd.DataFrame) -> Path:
+        if df.index.name != "customer_id" or not df.index.is_unique:
+            raise ValueError("customers must be indexed by a unique customer_id")
+        return self.write_parquet("customers", df)
+
+    def read_json(self, name: str) -> Any:
+        return json.loads(self.artifact(name).read_text(encoding="utf-8"))
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        p = self.artifact(name)
+        p.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        return p
+
+    def table_configured(self, table: str) -> bool:
+        """Whether the config names an input file for ``table`` (customers, interactions)."""
+        return getattr(self.cfg.inputs, table) is not None
+
+    # ---- language -------------------------------------------------------------------
+    def t(self, zh: str, en: str) -> str:
+        """The text in the report language."""
+        return zh if self.lang == "zh" else en
+
+    def h1(self, zh: str, en: str) -> None:
+        _markdown(f"# {self.t(zh, en)}")
+
+    def h2(self, zh: str, en: str) -> None:
+        _markdown(f"## {self.t(zh, en)}")
+
+    def h3(self, zh: str, en: str) -> None:
+        _markdown(f"### {self.t(zh, en)}")
+
+    def say(self, zh: str, en: str) -> None:
+        """A paragraph of report text (Markdown)."""
+        _markdown(self.t(zh, en))
+
+    def note(self, section: str, zh: str, en: str, *, kind: str = "info") -> None:
+        """Show a statement in the report and keep it for the run summary.
+
+        ``kind`` is ``info``, ``warning`` or ``omitted`` (a section the data cannot support:
+        say which and why, never fill in a substitute).
+        """
+        entry = {"section": section, "kind": kind, "zh": zh, "en": en}
+        self.notes.append(entry)
+        _callout(self.t(zh, en), kind)
+        self._save_notes(entry)
+
+    def _save_notes(self, entry: dict[str, str]) -> None:
+        p = self.artifact("notes.json")
+        existing = json.loads(p.read_text(encoding="utf-8")) if p.exists() else []
+        if entry not in existing:
+            existing.append(entry)
+        p.write_text(json.dumps(existing, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _callout(text: str, kind: str) -> None:
+    from html import escape
+
+    from IPython.display import HTML, display
+
+    display(HTML(f'<div class="kit-note kit-note-{kind}">{escape(text)}</div>'))
+
+
+def open_run(
+    config_path: str = "",
+    run_dir: str = "",
+    *,
+    as_of: str = "",
+    lang: str = "",
+    setup_plots: bool = True,
+) -> RunContext:
+    """Load the config and fix the run's period, folder and language.
+
+    Empty strings mean "not given": the config comes from ``$KIT_CONFIG`` or
+    ``configs/demo.yml``, the folder from ``$KIT_RUN_DIR`` or ``reports/_interactive``,
+    ``as_of`` and ``lang`` from the config.
+    """
+    config_path = config_path or os.environ.get("KIT_CONFIG", "") or str(paths.DEFAULT_CONFIG)
+    run_dir = run_dir or os.environ.get("KIT_RUN_DIR", "") or str(paths.REPORTS_DIR / "_interactive")
+    cfg = load_config(config_path, as_of=as_of or None, language=lang or None)
+    resolved_as_of = resolve_as_of(cfg)
+    if setup_plots:
+        from kit.plotting import setup
+
+        setup()
+    ctx = RunContext(cfg=cfg, run_dir=paths.resolve(run_dir), as_of=resolved_as_of, lang=cfg.language)
+    ctx.artifacts_dir  # create
+    return ctx
+
+
+def resolve_as_of(cfg: KitConfig) -> pd.Timestamp:
+    """The period end: the config's ``as_of``, else the end of the period holding the
+    latest order date in the transactions file."""
+    if cfg.as_of is not None:
+        return pd.Timestamp(cfg.as_of)
+    from kit.io import latest_date
+
+    return period_end(latest_date(cfg), cfg.period)
