@@ -31,9 +31,18 @@ ARTIFACTS = {
 }
 
 
+LIFETIMES_SCHEME = "lifetimes:"
+
+
 def resolve(path: str | Path, base: Path | None = None) -> Path:
     """Absolute path: ``path`` as given when absolute, else relative to ``base``
-    (default: the project root, so configs work from any working directory)."""
+    (default: the project root, so configs work from any working directory).
+
+    ``lifetimes:NAME`` names a data file shipped inside the lifetimes package
+    (``lifetimes:CDNOW_master.txt``), so configs stay portable across machines.
+    """
+    if isinstance(path, str) and path.startswith(LIFETIMES_SCHEME):
+        return lifetimes_dataset(path[len(LIFETIMES_SCHEME):])
     p = Path(path).expanduser()
     if p.is_absolute():
         return p

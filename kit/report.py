@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from kit import paths
-from kit.plotting import CJK_FAMILY, cjk_font_path
+from kit.plotting import cjk_font_path
 
 #: Tag that hides a cell (code and output) from the HTML: analysts' notes, set-up cells.
 HIDE_TAGS = ("remove-cell", "analyst-note")
@@ -27,8 +27,9 @@ HIDE_TAGS = ("remove-cell", "analyst-note")
 REPORT_CSS = """
 :root { --kit-accent: #2f5d8a; }
 body, .jp-Notebook, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown, table, th, td {
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-    "PingFang SC", "Microsoft YaHei", "Kit CJK", sans-serif;
+  /* the embedded subset first: a system font listed before it can claim CJK and draw boxes */
+  font-family: "Kit CJK", system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+    "PingFang SC", "Microsoft YaHei", sans-serif;
 }
 .jp-Notebook { max-width: 1180px; margin: 0 auto; padding-top: 0.5rem; }
 .jp-RenderedHTMLCommon table { font-size: 13px; border-collapse: collapse; }

@@ -1,0 +1,41 @@
+"""pyproject.toml and environment.yml list the same dependencies; the layout is as promised."""
+import re
+import tomllib
+
+import yaml
+
+from kit import paths
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[;]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject():
+    py = tomllib.loads((paths.PROJ_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = {_name(r): r for r in py["dependencies"] + py["optional-dependencies"]["test"]}
+    env = yaml.safe_load((paths.PROJ_ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip_block, "environment.yml must install the kit itself with `-e .`"
+    have = {_name(r): r for r in pip_block if r != "-e ."}
+    assert set(have) == set(wanted), (
+        f"only in pyproject: {sorted(set(wanted) - set(have))}; "
+        f"only in environment.yml: {sorted(set(have) - set(wanted))}")
+    for name, req in wanted.items():
+        assert have[name].replace(" ", "") == req.replace(" ", ""), f"{name}: version spec differs"
+
+
+def test_layout():
+    for d in ("notebooks", "kit", "data", "reports", "tests", "configs"):
+        assert (paths.PROJ_ROOT / d).is_dir(), d
+    for f in ("environment.yml", "pyproject.toml", "Makefile", "README.md", ".ci/run"):
+        assert (paths.PROJ_ROOT / f).is_file(), f
+    for nb in paths.NOTEBOOKS:
+        assert (paths.NOTEBOOKS_DIR / f"{nb}.ipynb").is_file(), nb
+
+
+def test_readme_opens_with_the_two_commands():
+    text = (paths.PROJ_ROOT / "README.md").read_text(encoding="utf-8")
+    head = text[:1500]
+    assert "make report" in head and "make test" in head
+    assert "make test" in (paths.PROJ_ROOT / ".ci" / "run").read_text()
