@@ -1,0 +1,80 @@
+"""`kit run` end to end on the small fixture: the run folder, offline HTML, failure handling."""
+import json
+import shutil
+
+import nbformat
+import pytest
+import yaml
+
+from kit import paths
+from kit.report import network_references
+from kit.run import RunFailed, run, sha256
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_folder_layout(small_run):
+    d = small_run.run_dir
+    assert d.name == "2026-Q3" and d.parent.name == "small"
+    assert small_run.index == d / "index.html" and small_run.index.exists()
+    for nb in paths.NOTEBOOKS:
+        assert (d / f"{nb}.html").exists(), nb
+        assert (d / "executed" / f"{nb}.ipynb").exists(), nb
+    for art in ("transactions_clean", "quarantine", "quality", "customers", "model_params", "deliverables"):
+        assert (d / "artifacts" / paths.ARTIFACTS[art]).exists(), art
+    meta = json.loads((d / "run.json").read_text(encoding="utf-8"))
+    assert meta["period_label"] == "2026-Q3" and meta["language"] == "zh"
+    assert set(meta["seconds_per_notebook"]) == set(paths.NOTEBOOKS)
+    for table, inp in meta["inputs"].items():
+        assert inp["sha256"] == sha256(paths.resolve(inp["path"])), table
+    assert meta["packages"]["lifetimes"] and meta["packages"]["pandas"].startswith("3")
+    assert not list(d.parent.glob(".build-*")), "temporary build folder left behind"
+    assert any("01_clean done" in m for m in small_run.messages)
+
+
+def test_html_is_offline_and_readable(small_run):
+    for page in small_run.run_dir.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert network_references(text) == [], page.name
+        assert "Traceback" not in text, page.name
+        assert "@font-face" in text, f"{page.name}: Chinese font subset not embedded"
+        assert "config_path" not in text, f"{page.name}: input cells are showing"
+
+
+def test_no_warnings_or_missing_glyphs_in_notebooks(small_run):
+    for nb_path in (small_run.run_dir / "executed").glob("*.ipynb"):
+        nb = nbformat.read(str(nb_path), as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+                assert "missing from font" not in text, f"{nb_path.name}: {text[:300]}"
+                if out.get("name") == "stderr":
+                    assert "Warning" not in text, f"{nb_path.name}: {text[:500]}"
+
+
+def test_failed_run_keeps_last_good_run(small_run, tmp_path):
+    good = small_run.run_dir
+    before = (good / "index.html").read_bytes()
+    bad_csv = tmp_path / "orders.csv"
+    bad_csv.write_text("客户编号,订单编号\n000001,SO1\n", encoding="utf-8")  # no date, no amount
+    cfg = yaml.safe_load(paths.resolve("tests/fixtures/small.yml").read_text(encoding="utf-8"))
+    cfg["inputs"]["transactions"] = {"path": str(bad_csv), "format": "csv"}
+    bad_cfg = tmp_path / "bad.yml"
+    bad_cfg.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RunFailed) as e:
+        run(bad_cfg, out_dir=good.parent.parent, progress=lambda m: None)
+    msg = str(e.value)
+    assert "01_clean" in msg and "order_date" in msg or "amount" in msg
+    assert (good / "index.html").read_bytes() == before, "the last good run was overwritten"
+    failed = list(good.parent.glob("2026-Q3.failed-*"))
+    assert failed and (failed[0] / "executed" / "01_clean.ipynb").exists()
+    shutil.rmtree(failed[0])
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    from kit.cli import main
+
+    bad = tmp_path / "c.yml"
+    bad.write_text("client: x\ninputs: {transactions: {path: a.csv}}\nbogus: 1\n", encoding="utf-8")
+    assert main(["check", "--config", str(bad)]) == 2
+    assert "bogus" in capsys.readouterr().err
