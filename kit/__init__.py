@@ -10,3 +10,11 @@ The pipeline, in the order data flows (one module each):
 ``run`` papermill orchestration (``kit run``).
 """
 __version__ = "0.1.0"
+
+import warnings as _warnings
+
+# lifetimes 0.11.3 sets a pandas option at import that pandas 3 deprecates; the option has
+# no effect and the warning would show in every report that fits a model.
+_warnings.filterwarnings(
+    "ignore", message=r"The 'mode\.chained_assignment' option is deprecated", module=r"lifetimes(\.|$)"
+)

@@ -399,6 +399,14 @@ class Clv(Strict):
     max_param: float = Field(1e4, gt=0, description="a parameter above this is implausible")
     corr_warn: float = Field(0.3, ge=0, le=1, description="warn when |corr(frequency, spend)| exceeds")
     min_repeat_customers: int = Field(20, ge=1, description="below this, Gamma-Gamma is not fitted")
+    periods_per_month: float | None = Field(
+        None, gt=0, description="model time units per month for the CLV horizon; None: lifetimes' "
+        "(4.345 weeks, 30 days, 1 month), so CLV equals lifetimes' customer_lifetime_value",
+    )
+    min_calibration_days: int | None = Field(
+        None, ge=1, description="shortest calibration period for the holdout validation; None: holdout_days",
+    )
+    max_frequency_bin: int = Field(7, ge=1, description="calibration frequencies >= this are pooled ('7+')")
 
 
 # --------------------------------------------------------------------------------------

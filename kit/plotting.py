@@ -53,7 +53,10 @@ def apply_fonts() -> None:
     plt.rcParams["figure.dpi"] = 100
     plt.rcParams["savefig.dpi"] = 110
     plt.rcParams["figure.figsize"] = (8.0, 4.5)
-    plt.rcParams["axes.titleweight"] = "bold"
+    # only the regular weight ships with the wheel: asking for bold would log findfont errors
+    plt.rcParams["axes.titleweight"] = "normal"
+    plt.rcParams["axes.labelweight"] = "normal"
+    plt.rcParams["figure.titleweight"] = "normal"
 
 
 def new_ax(ax=None, figsize: tuple[float, float] | None = None):
