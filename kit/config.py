@@ -81,7 +81,16 @@ class InputTable(Strict):
     header_row: int | None = Field(
         None, ge=0, description="0-based row of the header; None finds it below title rows"
     )
-    delimiter: str | None = Field(None, description="CSV delimiter; None sniffs it")
+    delimiter: str | None = Field(
+        None, description="CSV delimiter (one character, or 'whitespace' for space-aligned text); None sniffs it"
+    )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, v: str | None) -> str | None:
+        if v is not None and v != "whitespace" and len(v) != 1:
+            raise ValueError("a delimiter is one character (',', ';', '\\t', '|') or 'whitespace'")
+        return v
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="canonical name -> source header; unmapped names are matched by synonyms",
@@ -138,6 +147,19 @@ class Cleaning(Strict):
         "login, visit, referral, call); English canonical names pass through",
     )
     master_duplicates: Literal["keep_latest"] = "keep_latest"
+    growth_stages: dict[str, str] = Field(
+        default_factory=lambda: {
+            "初创": "startup", "初创期": "startup", "起步期": "startup", "种子期": "startup",
+            "startup": "startup", "start-up": "startup",
+            "成长": "growth", "成长期": "growth", "扩张期": "growth", "快速成长期": "growth", "growth": "growth",
+            "成熟": "mature", "成熟期": "mature", "稳定期": "mature", "mature": "mature",
+        },
+        description="master growth-stage value -> startup / growth / mature; unknown values are kept and listed",
+    )
+    latest_date_min_share: float = Field(
+        0.25, gt=0, le=1, description="without as_of: the data ends at the last month with at least this "
+        "share of the median monthly order count (sparse future-dated rows do not move it)",
+    )
     amount_tolerance: float = Field(0.01, ge=0, description="reconciliation tolerance, currency units")
 
     @field_validator("test_account_pattern")

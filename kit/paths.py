@@ -24,6 +24,7 @@ ARTIFACTS = {
     "customers_master_clean": "customers_master_clean.parquet",
     "interactions_clean": "interactions_clean.parquet",
     "quarantine": "quarantine.csv",
+    "merged": "merged.csv",
     "quality": "quality.json",
     "customers": "customers.parquet",
     "model_params": "model_params.json",
