@@ -324,6 +324,42 @@ class Dynamic(Strict):
         1.0, gt=0, description="warn when complaint rate > factor x the base average"
     )
     overdue_days_risk: float = Field(30, ge=0, description="days overdue that mark a risk customer")
+    overdue_statuses: list[str] = Field(
+        ["逾期", "overdue"], description="payment_status words (substring) that mean an overdue payment"
+    )
+    complaint_window_months: int = Field(12, ge=1, description="window for complaint rates and overdue orders")
+
+
+class ThreeD(Strict):
+    """Guide 2.1's value / demand / potential model: how demand and potential types are read."""
+
+    demand_keywords: dict[Literal["solution", "service", "price_sensitive"], list[str]] = Field(
+        default_factory=lambda: {
+            "solution": ["方案", "定制", "新项目", "项目", "集成", "升级", "solution", "custom", "project",
+                         "integration", "upgrade"],
+            "service": ["售后", "维修", "维保", "运维", "响应", "故障", "停机", "备件", "配件", "保养",
+                        "after-sales", "repair", "response", "failure", "downtime", "spare", "maintenance"],
+            "price_sensitive": ["价格", "折扣", "报价", "优惠", "便宜", "降价", "price", "discount", "quote",
+                                "cheap", "cost"],
+        },
+        description="demand type -> words matched in interaction keywords/text and category names",
+    )
+    role_demand: dict[str, Literal["solution", "service", "price_sensitive"]] = Field(
+        default_factory=lambda: {"technical": "solution", "executive": "solution",
+                                 "procurement": "price_sensitive"},
+        description="decision role (personas.decision_roles keys) -> demand type",
+    )
+    growth_stages: dict[str, Literal["to_activate", "high_growth", "stable"]] = Field(
+        default_factory=lambda: {
+            "startup": "to_activate", "初创": "to_activate", "初创期": "to_activate",
+            "growth": "high_growth", "成长": "high_growth", "成长期": "high_growth", "扩张": "high_growth",
+            "扩张期": "high_growth",
+            "mature": "stable", "成熟": "stable", "成熟期": "stable",
+        },
+        description="growth stage -> potential type (also decides 'expanding' for class B)",
+    )
+    high_growth_min: float = Field(0.20, gt=0, description="yearly growth that counts as high-growth "
+                                   "when the master is silent")
 
 
 class Layering(Strict):
@@ -333,6 +369,7 @@ class Layering(Strict):
     quadrant: Quadrant = Quadrant()
     churn: Churn = Churn()
     dynamic: Dynamic = Dynamic()
+    three_d: ThreeD = ThreeD()
 
 
 # --------------------------------------------------------------------------------------
