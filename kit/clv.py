@@ -335,6 +335,249 @@ def _problem(scaled: Mapping[str, float], max_param: float) -> tuple[str, str] |
     return None
 
 
+# --------------------------------------------------------------------------------------
+# Maximum likelihood: exact gradients and Hessians, Newton trust region
+# --------------------------------------------------------------------------------------
+#
+# lifetimes' fitters minimise their objective with BFGS and autograd: about forty gradient
+# passes through autograd's tracer over every row, then an autograd Hessian. The two
+# classes below compute the *same* objective (lifetimes' ``_negative_log_likelihood``: mean
+# negative log-likelihood over the weighted rows plus ``penalizer * sum(params ** 2)``, in
+# log-parameters) with its exact gradient and Hessian in plain numpy, and minimise it with
+# a Newton trust region (scipy ``trust-exact``), which converges quadratically: about a
+# dozen passes, each touching every row once. Terms that depend on the frequency alone are
+# summed per distinct frequency. Subclassing lifetimes' fitters keeps their ``fit`` (input
+# checks, time scaling, ``params_``, variance matrix) and every prediction method, so
+# ``model_`` is still a lifetimes fitter; only the optimiser is replaced.
+
+
+def _to_log_space(p: np.ndarray, ll: float, g: np.ndarray, h: np.ndarray, w_sum: float, penalizer: float):
+    """Objective ``-ll / w_sum + penalizer * sum(p**2)`` and its derivatives in ``log p``.
+
+    ``g`` and ``h`` are the gradient and Hessian of ``ll`` in the natural parameters ``p``;
+    with ``theta = log p``: ``d/dtheta_i = p_i d/dp_i`` and
+    ``d2/dtheta_i dtheta_j = p_i p_j d2/dp_i dp_j + [i == j] p_i d/dp_i``.
+    """
+    f = -ll / w_sum + penalizer * float(np.sum(p**2))
+    grad = -(p * g) / w_sum + 2.0 * penalizer * p**2
+    hess = -(p[:, None] * h * p[None, :] + np.diag(p * g)) / w_sum + np.diag(4.0 * penalizer * p**2)
+    return f, grad, hess
+
+
+class _BgNbdObjective:
+    """lifetimes' BG/NBD objective (FHL05 eq. 6, time scaled by lifetimes) with derivatives.
+
+    Per row: ``A1 + A2 + log(exp(A3) + [x > 0] exp(A4))`` with ``A1, A2`` functions of the
+    frequency ``x`` only (summed per distinct ``x``), ``A3 = -(r + x) log(alpha + T)`` and
+    ``A4 = log a - log(b + x - 1) - (r + x) log(alpha + t_x)``. Writing ``s`` for the
+    weight ``exp(A4) / (exp(A3) + exp(A4))``, the mixture term has gradient
+    ``dA3 + s (dA4 - dA3)`` and Hessian ``(1 - s) d2A3 + s d2A4 + s (1 - s) D D'`` with
+    ``D = dA4 - dA3``.
+    """
+
+    n_params = 4
+
+    def __init__(self, x, tx, T, w, penalizer: float):
+        from scipy.special import digamma, polygamma  # noqa: F401 - imported once here
+
+        x, tx, T, w = (np.asarray(v, dtype=float).ravel() for v in (x, tx, T, w))
+        self.penalizer = float(penalizer)
+        self.w_sum = float(w.sum())
+        self.xu, inv = np.unique(x, return_inverse=True)
+        self.wx = np.bincount(inv.ravel(), weights=w, minlength=len(self.xu))
+        zero = x == 0
+        self.T0, self.w0 = T[zero], w[zero]
+        pos = ~zero
+        self.x, self.tx, self.T, self.w = x[pos], tx[pos], T[pos], w[pos]
+        self.bx = self.x - 1.0  # b + x - 1 = b + bx
+
+    def __call__(self, theta: np.ndarray):
+        from scipy.special import digamma, polygamma
+
+        p = np.exp(np.asarray(theta, dtype=float))
+        r, al, a, b = p
+        xu, wx, W = self.xu, self.wx, self.w_sum
+        g = np.zeros(4)
+        h = np.zeros((4, 4))
+        # A1 + A2: frequency-only terms
+        ll = float(wx @ (gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xu) - gammaln(b)
+                         - gammaln(a + b + xu))) + r * math.log(al) * W
+        g[0] = wx @ (digamma(r + xu) - digamma(r)) + math.log(al) * W
+        g[1] = r * W / al
+        g[2] = wx @ (digamma(a + b) - digamma(a + b + xu))
+        g[3] = wx @ (digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu))
+        h[0, 0] = wx @ (polygamma(1, r + xu) - polygamma(1, r))
+        h[0, 1] = W / al
+        h[1, 1] = -r * W / al**2
+        h[2, 2] = h[2, 3] = wx @ (polygamma(1, a + b) - polygamma(1, a + b + xu))
+        h[3, 3] = wx @ (polygamma(1, a + b) + polygamma(1, b + xu) - polygamma(1, b) - polygamma(1, a + b + xu))
+        # customers without repeat purchases: A3 = -r log(alpha + T)
+        if len(self.T0):
+            i0 = 1.0 / (al + self.T0)
+            sw_l0 = float(self.w0 @ np.log(al + self.T0))
+            sw_i0 = float(self.w0 @ i0)
+            ll -= r * sw_l0
+            g[0] -= sw_l0
+            g[1] -= r * sw_i0
+            h[0, 1] -= sw_i0
+            h[1, 1] += r * float(self.w0 @ (i0 * i0))
+        # repeat buyers: log(exp(A3) + exp(A4))
+        if len(self.x):
+            w, x = self.w, self.x
+            u = r + x
+            lT, ltx = np.log(al + self.T), np.log(al + self.tx)
+            iT, itx = 1.0 / (al + self.T), 1.0 / (al + self.tx)
+            ib = 1.0 / (b + self.bx)
+            a3 = -u * lT
+            a4 = math.log(a) + np.log(ib) - u * ltx
+            ll += float(w @ np.logaddexp(a3, a4))
+            s = expit(a4 - a3)
+            ws = w * s
+            d = np.empty((len(x), 4))
+            d[:, 0] = lT - ltx
+            d[:, 1] = u * (iT - itx)
+            d[:, 2] = 1.0 / a
+            d[:, 3] = -ib
+            g[0] -= float(w @ lT)
+            g[1] -= float(w @ (u * iT))
+            g += ws @ d
+            h[0, 1] -= float(w @ iT) + float(ws @ (itx - iT))
+            h[1, 1] += float(w @ (u * iT * iT)) + float(ws @ (u * (itx * itx - iT * iT)))
+            h[2, 2] -= float(ws.sum()) / a**2
+            h[3, 3] += float(ws @ (ib * ib))
+            h += (d * (ws * (1.0 - s))[:, None]).T @ d  # s (1 - s) D D'
+        h = np.triu(h) + np.triu(h, 1).T
+        return _to_log_space(p, ll, g, h, W, self.penalizer)
+
+
+class _GammaGammaObjective:
+    """lifetimes' Gamma-Gamma objective (FH13 eq. 1a) with its gradient and Hessian.
+
+    Per row ``gammaln(px + q) - gammaln(px) - gammaln(q) + q log v + (px - 1) log m +
+    px log x - (px + q) log(v + m x)``: only the last term needs every row, the others are
+    sums per distinct ``x`` and two constants.
+    """
+
+    n_params = 3
+
+    def __init__(self, x, m, w, penalizer: float):
+        x, m, w = (np.asarray(v, dtype=float).ravel() for v in (x, m, w))
+        self.penalizer = float(penalizer)
+        self.w_sum = float(w.sum())
+        self.xu, inv = np.unique(x, return_inverse=True)
+        self.wx = np.bincount(inv.ravel(), weights=w, minlength=len(self.xu))
+        lm = np.log(m)
+        self.c1, self.c2 = float(w @ (x * lm)), float(w @ lm)
+        self.x, self.mx, self.w = x, m * x, w
+
+    def __call__(self, theta: np.ndarray):
+        from scipy.special import digamma, polygamma
+
+        pv = np.exp(np.asarray(theta, dtype=float))
+        p, q, v = pv
+        xu, wx, W = self.xu, self.wx, self.w_sum
+        px = p * xu
+        lxu = np.log(xu)
+        ll = float(wx @ (gammaln(px + q) - gammaln(px) - gammaln(q) + px * lxu)) + q * math.log(v) * W
+        ll += p * self.c1 - self.c2
+        x, w = self.x, self.w
+        c = p * x + q
+        lv = np.log(v + self.mx)
+        iv = 1.0 / (v + self.mx)
+        ll -= float(w @ (c * lv))
+        g = np.array([
+            wx @ (xu * (digamma(px + q) - digamma(px) + lxu)) + self.c1 - float(w @ (x * lv)),
+            wx @ (digamma(px + q) - digamma(q)) + math.log(v) * W - float(w @ lv),
+            W * q / v - float(w @ (c * iv)),
+        ])
+        t1q, t1p = polygamma(1, px + q), polygamma(1, px)
+        h = np.zeros((3, 3))
+        h[0, 0] = wx @ (xu * xu * (t1q - t1p))
+        h[0, 1] = wx @ (xu * t1q)
+        h[1, 1] = wx @ (t1q - polygamma(1, q))
+        h[0, 2] = -float(w @ (x * iv))
+        h[1, 2] = W / v - float(w @ iv)
+        h[2, 2] = -W * q / v**2 + float(w @ (c * iv * iv))
+        h = np.triu(h) + np.triu(h, 1).T
+        return _to_log_space(pv, ll, g, h, W, self.penalizer)
+
+
+def _newton_minimize(objective, x0, gtol: float = 1e-10, max_iter: int = 200):
+    """Minimise ``objective`` (theta -> (f, grad, hess)) from ``x0``: ``(theta, f, hess)``.
+
+    scipy's ``trust-exact`` (a Newton trust region that copes with an indefinite Hessian
+    far from the optimum), then up to three plain Newton steps to polish the last digits.
+    Raises lifetimes' ``ConvergenceError`` when it does not converge.
+    """
+    from scipy.optimize import minimize
+
+    from lifetimes.utils import ConvergenceError
+
+    cache: dict[bytes, tuple] = {}
+
+    def evaluate(theta):
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key not in cache:
+            cache.clear()
+            with np.errstate(all="ignore"):
+                f, g, h = objective(theta)
+            if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+                f, g, h = np.inf, np.full_like(g, np.nan), np.full_like(h, np.nan)
+            cache[key] = (f, g, h)
+        return cache[key]
+
+    out = minimize(lambda t: evaluate(t)[:2], np.asarray(x0, dtype=float), jac=True,
+                   hess=lambda t: evaluate(t)[2], method="trust-exact",
+                   options={"gtol": gtol, "maxiter": max_iter})
+    theta = out.x
+    f, g, h = evaluate(theta)
+    if not np.isfinite(f):
+        raise ConvergenceError("The model did not converge (the objective is not finite).")
+    for _ in range(3):  # Newton polish: quadratic convergence from a trust-region optimum
+        try:
+            step = np.linalg.solve(h, g)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or np.max(np.abs(step)) > 1e-3:
+            break
+        f_new, g_new, h_new = evaluate(theta - step)
+        if not f_new <= f + 1e-15 * abs(f):
+            break
+        theta, f, g, h = theta - step, f_new, g_new, h_new
+        if np.max(np.abs(step)) < 1e-14:
+            break
+    if not (out.success or np.max(np.abs(g)) < 1e-8):
+        raise ConvergenceError(f"The model did not converge ({out.message}).")
+    return theta, float(f), h
+
+
+_FAST_FITTERS: dict[str, type] = {}
+
+
+def _fast_fitter(kind: Literal["bgnbd", "gamma_gamma"]):
+    """lifetimes' ``BetaGeoFitter`` / ``GammaGammaFitter`` with the Newton optimiser above
+    (built on first use: importing lifetimes takes about a second)."""
+    if kind in _FAST_FITTERS:
+        return _FAST_FITTERS[kind]
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    def make(base, objective_cls):
+        def _fit(self, args, initial_params, params_size, disp, tol=1e-7, bounds=None, **kwargs):
+            if bounds is not None or kwargs:  # options only lifetimes' own optimiser knows
+                return base._fit(self, args, initial_params, params_size, disp, tol, bounds, **kwargs)
+            *data, penalizer = args
+            x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
+            return _newton_minimize(objective_cls(*data, penalizer), x0)
+
+        return type(f"Fast{base.__name__}", (base,), {
+            "_fit": _fit, "__module__": __name__,
+            "__doc__": f"lifetimes' {base.__name__} fitted by exact-Hessian Newton (kit.clv)."})
+
+    _FAST_FITTERS["bgnbd"] = make(BetaGeoFitter, _BgNbdObjective)
+    _FAST_FITTERS["gamma_gamma"] = make(GammaGammaFitter, _GammaGammaObjective)
+    return _FAST_FITTERS[kind]
+
+
 def _attempt(make_fitter, fit_args: tuple, fit_kwargs: dict, scaled_of, max_param: float, extra_check=None):
     """Fit once; return ``(fitter, None)`` or ``(None, (en, zh))`` saying why it failed.
 
@@ -400,7 +643,7 @@ def fit_bgnbd(
         ``status_`` "ok", "retried" or "failed" (then ``params_`` are NaN and the model
         cannot predict).
     """
-    from lifetimes import BetaGeoFitter
+    BetaGeoFitter = _fast_fitter("bgnbd")
 
     _check_summary(summary)
     data = compress(summary)
@@ -524,7 +767,7 @@ def fit_gamma_gamma(
     -------
     GammaGammaResult
     """
-    from lifetimes import GammaGammaFitter
+    GammaGammaFitter = _fast_fitter("gamma_gamma")
 
     _check_summary(summary, ("frequency", "monetary_value"))
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]

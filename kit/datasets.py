@@ -227,52 +227,62 @@ class Archetype:
     partner: float
     leader: float
     interactions_per_year: float
+    lifetime: tuple[float, float]       # log-uniform expected active years (inf: never drops out)
 
+
+_NEVER = (np.inf, np.inf)
 
 #: Behaviour archetypes of the ordering customers; "low" takes the share the others leave.
 #: Prospects (master rows without orders) reuse "low" for their attributes.
+#: Order frequency overlaps across archetypes (size drives the order value, the buying pattern
+#: the frequency); ``lifetime`` sets the drop-out probability after each repeat purchase.
 ARCHETYPES: dict[str, Archetype] = {
     "whale": Archetype(  # > 5,000,000 a year, industry leaders (guide's A class)
-        share=0.015, level=(5.5e6, 1.4e7), freq=(30, 45), growth=(-0.05, 0.15), n_categories=(4, 6),
+        share=0.015, level=(5.5e6, 1.4e7), freq=(8, 22), growth=(-0.05, 0.15), n_categories=(4, 6),
         born_share=0.0, stages=(0.0, 0.2, 0.8), plans=(0.4, 0.2, 0.4), partner=0.5, leader=1.0,
-        interactions_per_year=16),
+        interactions_per_year=16, lifetime=(25.0, 80.0)),
     "star": Archetype(  # high value, growing
-        share=0.035, level=(6.5e5, 3.0e6), freq=(14, 24), growth=(0.3, 0.7), n_categories=(3, 5),
+        share=0.035, level=(6.5e5, 3.0e6), freq=(6, 18), growth=(0.3, 0.7), n_categories=(3, 5),
         born_share=0.1, stages=(0.05, 0.7, 0.25), plans=(0.5, 0.3, 0.2), partner=0.2, leader=0.15,
-        interactions_per_year=12),
+        interactions_per_year=12, lifetime=(15.0, 50.0)),
     "cash_cow": Archetype(  # high value, flat
-        share=0.04, level=(6.0e5, 2.5e6), freq=(12, 20), growth=(-0.05, 0.05), n_categories=(2, 4),
+        share=0.04, level=(6.0e5, 2.5e6), freq=(5, 16), growth=(-0.05, 0.05), n_categories=(2, 4),
         born_share=0.05, stages=(0.0, 0.15, 0.85), plans=(0.1, 0.1, 0.8), partner=0.15, leader=0.15,
-        interactions_per_year=9),
+        interactions_per_year=9, lifetime=(10.0, 40.0)),
     "upgrader": Archetype(  # flat, then >= 20 % growth in each of the last 2 quarters
-        share=0.04, level=(0.9e5, 2.6e5), freq=(8, 12), growth=(0.0, 0.0), n_categories=(2, 3),
+        share=0.04, level=(0.9e5, 2.6e5), freq=(5, 12), growth=(0.0, 0.0), n_categories=(2, 3),
         born_share=0.15, stages=(0.1, 0.7, 0.2), plans=(0.4, 0.4, 0.2), partner=0.01, leader=0.0,
-        interactions_per_year=8),
+        interactions_per_year=8, lifetime=_NEVER),
     "potential": Archetype(  # small, growing fast, widening its categories
-        share=0.10, level=(5.0e4, 2.2e5), freq=(5, 9), growth=(0.8, 1.4), n_categories=(3, 5),
+        share=0.10, level=(5.0e4, 2.2e5), freq=(4, 12), growth=(0.8, 1.4), n_categories=(3, 5),
         born_share=0.5, stages=(0.35, 0.6, 0.05), plans=(0.35, 0.4, 0.25), partner=0.005, leader=0.0,
-        interactions_per_year=9),
+        interactions_per_year=9, lifetime=(5.0, 20.0)),
     "medium": Archetype(
-        share=0.25, level=(1.1e5, 4.0e5), freq=(6, 11), growth=(-0.1, 0.15), n_categories=(2, 3),
-        born_share=0.2, stages=(0.1, 0.35, 0.55), plans=(0.15, 0.15, 0.7), partner=0.005, leader=0.005,
-        interactions_per_year=6),
-    "churner": Archetype(  # stops buying; level and frequency from _CHURNER_LEVELS
-        share=0.12, level=(5.0e3, 9.0e4), freq=(2, 5), growth=(-0.2, 0.0), n_categories=(1, 3),
-        born_share=0.2, stages=(0.25, 0.25, 0.5), plans=(0.05, 0.05, 0.9), partner=0.005, leader=0.005,
-        interactions_per_year=6),
+        share=0.25, level=(1.1e5, 4.0e5), freq=(3, 14), growth=(-0.1, 0.15), n_categories=(2, 3),
+        born_share=0.3, stages=(0.1, 0.35, 0.55), plans=(0.15, 0.15, 0.7), partner=0.005, leader=0.005,
+        interactions_per_year=6, lifetime=(3.0, 15.0)),
+    "churner": Archetype(  # drops out within a year or two; level and frequency from _CHURNER_LEVELS
+        share=0.12, level=(5.0e3, 9.0e4), freq=(2, 6), growth=(-0.2, 0.0), n_categories=(1, 3),
+        born_share=0.5, stages=(0.25, 0.25, 0.5), plans=(0.05, 0.05, 0.9), partner=0.005, leader=0.005,
+        interactions_per_year=6, lifetime=(0.5, 2.0)),
     "new": Archetype(  # first order in the last quarter
-        share=0.04, level=(2.0e4, 6.0e5), freq=(4, 12), growth=(0.0, 0.0), n_categories=(1, 2),
+        share=0.04, level=(2.0e4, 6.0e5), freq=(3, 12), growth=(0.0, 0.0), n_categories=(1, 2),
         born_share=1.0, stages=(0.4, 0.45, 0.15), plans=(0.2, 0.2, 0.6), partner=0.0, leader=0.0,
-        interactions_per_year=6),
+        interactions_per_year=6, lifetime=(2.0, 10.0)),
     "low": Archetype(
-        share=0.0, level=(5.0e3, 9.0e4), freq=(1.5, 5), growth=(-0.2, 0.1), n_categories=(1, 2),
-        born_share=0.3, stages=(0.3, 0.3, 0.4), plans=(0.05, 0.1, 0.85), partner=0.003, leader=0.003,
-        interactions_per_year=2.5),
+        share=0.0, level=(5.0e3, 9.0e4), freq=(1.5, 8), growth=(-0.2, 0.1), n_categories=(1, 2),
+        born_share=0.5, stages=(0.3, 0.3, 0.4), plans=(0.05, 0.1, 0.85), partner=0.003, leader=0.003,
+        interactions_per_year=2.5, lifetime=(1.0, 6.0)),
 }
 #: churners: (share, level range, orders a year) of their high / medium / low value sub-groups
-_CHURNER_LEVELS = [(0.20, (8.0e5, 4.0e6), (12, 20)), (0.40, (1.1e5, 4.5e5), (6, 12)),
-                   (0.40, (5.0e3, 9.0e4), (2, 5))]
-_CHURN_MONTHS = (4, 15)           # months before the end of the window the last order falls
+_CHURNER_LEVELS = [(0.20, (8.0e5, 4.0e6), (5, 14)), (0.40, (1.1e5, 4.5e5), (4, 10)),
+                   (0.40, (5.0e3, 9.0e4), (2, 6))]
+#: high-value churners who lapse: share of that sub-group, and months before the end of the
+#: window their last order falls (they stay high value by trailing-12-month amount)
+_LAPSE_SHARE = 0.5
+_LAPSE_MONTHS = (6.5, 11.0)
+#: share of the yearly growth that raises the order count (the rest raises the order value)
+_FREQ_GROWTH_SHARE = 0.5
 _SEASON = np.array([0.9, 0.6, 1.0, 1.0, 1.0, 1.05, 0.95, 0.95, 1.05, 1.0, 1.1, 1.35])  # Jan..Dec
 _ORDER_NOISE_SIGMA = 0.55
 _NEW_CATEGORY_SHARE = 0.03        # established customers whose last quarter brings a new category
@@ -415,12 +425,25 @@ def _draw_customers(rng: np.random.Generator, n: int, start: pd.Timestamp, end: 
     new_days = np.concatenate([rng.integers(q3, n_days - 30, size=n_new - n_recent),
                                rng.integers(n_days - 29, n_days + 1, size=n_recent)]).astype(float)
     first[is_new] = new_days
+    # drop-out (BG/NBD's story): after each repeat purchase the customer becomes inactive with
+    # probability ``dropout``, set so that the expected active life is ``lifetime`` years
+    life_lo = np.array([spec[a].lifetime[0] for a in arche])
+    life_hi = np.array([spec[a].lifetime[1] for a in arche])
+    finite = np.isfinite(life_lo)
+    u_life = rng.random(n)
+    life = np.full(n, np.inf)
+    life[finite] = np.exp(np.log(life_lo[finite]) + u_life[finite] * np.log(life_hi[finite] / life_lo[finite]))
+    dropout = np.where(finite, np.minimum(1.0, 1.0 / (life * freq)), 0.0)
+    # lapsing high-value churners: the last order falls _LAPSE_MONTHS before the end
     death = np.full(n, float(n_days + 1))  # the day after the last possible order
-    is_churn = arche == "churner"
-    months_gone = rng.uniform(*_CHURN_MONTHS, size=n)
-    death[is_churn] = np.floor(n_days - months_gone[is_churn] * 30.44)
-    # a churner buys for at least 5 months before stopping
-    first[is_churn] = np.minimum(first[is_churn], np.maximum(death[is_churn] - 150, 0))
+    lapse = np.zeros(n, dtype=bool)
+    lapse[churn_idx[sub == 0]] = True
+    lapse &= rng.random(n) < _LAPSE_SHARE
+    months_gone = rng.uniform(*_LAPSE_MONTHS, size=n)
+    death[lapse] = np.floor(n_days - months_gone[lapse] * 30.44)
+    dropout[lapse] = 0.0
+    # a lapsing customer buys for at least 8 months before stopping
+    first[lapse] = np.minimum(first[lapse], np.maximum(death[lapse] - 240, 0))
     # prospects: the day they signed up (they never order)
     first[~ordering] = rng.integers(180, n_days - 30, size=int((~ordering).sum()))
 
@@ -448,7 +471,7 @@ def _draw_customers(rng: np.random.Generator, n: int, start: pd.Timestamp, end: 
 
     cust = pd.DataFrame({
         "archetype": arche, "has_orders": ordering, "level": level, "freq": freq, "growth": growth,
-        "first_day": first, "death_day": death, "industry": industry, "region": region, "city": city,
+        "first_day": first, "death_day": death, "dropout": dropout, "lapse": lapse, "industry": industry, "region": region, "city": city,
         "employees": employees, "annual_revenue": revenue, "growth_stage": stage,
         "expansion_plan": plan, "strategic_partner": partner, "industry_leader": leader,
     })
@@ -494,7 +517,7 @@ def _customer_master(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Tim
     no_coop = (~has_orders) & (rng.random(n) < 0.5)
     first_coop[no_coop] = np.datetime64("NaT")
     n_days = (end - start).days
-    contract = np.where(arche == "churner", cust["death_day"].to_numpy() + rng.integers(-60, 121, size=n),
+    contract = np.where(cust["dropped"].to_numpy(), cust["death_day"].to_numpy() + rng.integers(-60, 121, size=n),
                         n_days + rng.integers(-30, 900, size=n))
     updated = (end - pd.to_timedelta(rng.integers(0, 120 * 86400, size=n), unit="s")).floor("s")
     manager = np.array(ACCOUNT_MANAGERS, dtype=object)[rng.integers(len(ACCOUNT_MANAGERS), size=n)]
@@ -527,9 +550,14 @@ def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timestamp,
-                 end: pd.Timestamp) -> pd.DataFrame:
+                 end: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
     """True orders: a monthly Poisson process per customer, growth split between order
-    count and order size, plus the forced first / last orders that pin the archetypes."""
+    count and order size, drop-out after each repeat purchase with the customer's
+    probability, plus the forced orders that pin the archetypes.
+
+    Returns the orders and, per customer, the day of the last order of a customer who has
+    dropped out (lapsing churners included), NaN for a customer still active at the end.
+    """
     n = len(cust)
     n_days = (end - start).days
     q_last = (_quarter_start(end) - start).days                                  # this quarter
@@ -552,19 +580,36 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
     hi = np.minimum(death[:, None], m1[None, :])
     exposure = np.clip(hi - lo, 0, None) * ordering[:, None]
     years_to_end = ((m0 + m1) / 2 - n_days)[None, :] / 365.25
-    lam = freq[:, None] / 365.25 * exposure * season[None, :] * np.exp(growth[:, None] / 2 * years_to_end)
+    lam = (freq[:, None] / 365.25 * exposure * season[None, :]
+           * np.exp(growth[:, None] * _FREQ_GROWTH_SHARE * years_to_end))
     k = rng.poisson(lam)
     ci, mi = np.nonzero(k)
     reps = k[ci, mi]
     o_cust = np.repeat(ci, reps)
     o_day = np.floor(rng.uniform(np.repeat(lo[ci, mi], reps), np.repeat(hi[ci, mi], reps)))
 
-    forced_c = [np.flatnonzero(ordering)]                              # the first order
-    forced_d = [first[ordering]]
-    churn = np.flatnonzero(arche == "churner")                         # the last order
-    forced_c.append(churn)
-    forced_d.append(death[churn])
+    lapse = np.flatnonzero(cust["lapse"].to_numpy())                  # the last order of a lapse
+    o_cust = np.concatenate([o_cust, np.flatnonzero(ordering), lapse])  # the first order
+    o_day = np.minimum(np.concatenate([o_day, first[ordering], death[lapse]]), n_days)
+
+    # drop-out: the customer becomes inactive after its J-th repeat purchase, J ~ Geometric(p)
+    p = cust["dropout"].to_numpy()
+    j_max = np.where(p > 0, rng.geometric(np.where(p > 0, p, 1.0)), np.iinfo(np.int64).max)
+    srt = np.lexsort((o_day, o_cust))
+    o_cust, o_day = o_cust[srt], o_day[srt]
+    starts = np.r_[0, np.flatnonzero(np.diff(o_cust)) + 1]
+    rank = np.arange(len(o_cust)) - np.repeat(starts, np.diff(np.r_[starts, len(o_cust)]))
+    keep = rank <= j_max[o_cust]
+    dropped = np.zeros(n, dtype=bool)
+    dropped[o_cust[~keep]] = True
+    o_cust, o_day = o_cust[keep], o_day[keep]
+    dropped[lapse] = True
+    last_day = np.full(n, -1.0)
+    np.maximum.at(last_day, o_cust, o_day)
+    dropout_day = np.where(dropped, last_day, np.nan)
+
     upg = np.flatnonzero(arche == "upgrader")                          # an order in each of the last 3 quarters
+    forced_c, forced_d = [], []
     for q0, q1 in ((q_prev2, q_prev), (q_prev, q_last), (q_last, n_days + 1)):
         forced_c.append(upg)
         forced_d.append(rng.integers(q0, q1, size=len(upg)).astype(float))
@@ -603,7 +648,7 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
     fix = (~before) & (seen[o_cust, o_cat] == 0) & (seen.sum(1)[o_cust] > 0)
     o_cat[fix] = seen.argmax(1)[o_cust[fix]]
     eligible = np.flatnonzero(np.isin(arche, ["whale", "star", "cash_cow", "medium", "potential", "low"])
-                              & (seen.sum(1) > 0) & (seen.min(1) == 0))
+                              & (seen.sum(1) > 0) & (seen.min(1) == 0) & ~dropped)
     n_newcat = min(len(eligible), _count(_NEW_CATEGORY_SHARE, int(ordering.sum())))
     newcat = np.sort(rng.choice(eligible, size=n_newcat, replace=False))
     unseen = seen[newcat] == 0
@@ -617,7 +662,7 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
     # amounts: level / frequency, grown to the order's date, category size, log-normal noise
     years = (o_day - n_days) / 365.25
     noise = rng.lognormal(-_ORDER_NOISE_SIGMA**2 / 2, _ORDER_NOISE_SIGMA, len(o_cust))
-    amount = (level[o_cust] / freq[o_cust] * np.exp(growth[o_cust] / 2 * years)
+    amount = (level[o_cust] / freq[o_cust] * np.exp(growth[o_cust] * (1 - _FREQ_GROWTH_SHARE) * years)
               * factor[o_cat] / expected_factor[o_cust] * noise)
     amount = np.maximum(amount, 200.0)
 
@@ -664,7 +709,7 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
         "new_category": is_newcat, "_day": o_day.astype(int),
         "_tiebreak": rng.random(m),
     })
-    return orders.sort_values(["_day", "_tiebreak"], kind="stable").reset_index(drop=True)
+    return orders.sort_values(["_day", "_tiebreak"], kind="stable").reset_index(drop=True), dropout_day
 
 
 def _draw_interactions(rng: np.random.Generator, cust: pd.DataFrame, categories: pd.Series,
@@ -677,11 +722,11 @@ def _draw_interactions(rng: np.random.Generator, cust: pd.DataFrame, categories:
     first = cust["first_day"].to_numpy()
     death = cust["death_day"].to_numpy()
     is_new = arche == "new"
-    is_churn = arche == "churner"
+    dropped = cust["dropped"].to_numpy()
     complainer = cust["complainer"].to_numpy()
 
     lo = np.maximum(first - 60, 0)
-    hi = np.where(is_churn, np.minimum(death + 45, n_days), n_days).astype(float)
+    hi = np.where(dropped, np.minimum(death + 45, n_days), n_days).astype(float)
     hi = np.where(is_new, first - 1, hi)                   # only pre-sales contacts before onboarding
     rate = np.array([ARCHETYPES.get(a, ARCHETYPES["low"]).interactions_per_year for a in arche])
     k = rng.poisson(rate * np.maximum(hi - lo, 0) / 365.25)
@@ -729,7 +774,7 @@ def _draw_interactions(rng: np.random.Generator, cust: pd.DataFrame, categories:
         opts = np.array(INTERACTION_TYPES[t][2], dtype=object)
         channel[sel] = opts[rng.integers(len(opts), size=int(sel.sum()))]
     sat = np.where(complainer, rng.normal(55, 10, n), rng.normal(80, 7, n))
-    closeness = np.clip(1 - (death[i_cust] - i_day) / 180, 0, 1) * is_churn[i_cust]
+    closeness = np.clip(1 - (death[i_cust] - i_day) / 180, 0, 1) * dropped[i_cust]
     score = sat[i_cust] - 25 * closeness + rng.normal(0, 8, m) - 20 * (type_name == "投诉")
     score = np.clip(np.round(score), 0, 100)
     scored = rng.random(m) < np.array([_SCORED_SHARE.get(t, 0.0) for t in type_name])
@@ -1028,8 +1073,10 @@ def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
         raise ValueError("the window from start to end must be longer than 18 months")
 
     cust = _draw_customers(rng, n_customers, t0, t1)
+    orders, dropout_day = _draw_orders(rng, cust, t0, t1)
+    cust["dropped"] = ~np.isnan(dropout_day)
+    cust["death_day"] = np.where(cust["dropped"], dropout_day + 1, (t1 - t0).days + 1.0)
     master = _customer_master(rng, cust, t0, t1)
-    orders = _draw_orders(rng, cust, t0, t1)
     cats = orders.groupby("customer_id")["category"].agg(lambda s: ",".join(sorted(set(s))))
     inter = _draw_interactions(rng, cust, cats, t0, t1)
 
@@ -1053,6 +1100,7 @@ def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
         new_category_last_quarter=master["customer_id"].isin(
             orders.loc[orders["new_category"], "customer_id"]).to_numpy(),
         complainer=cust["complainer"].to_numpy(), late_payer=cust["late_payer"].to_numpy(),
+        dropout_date=firsts["max"].reindex(master["customer_id"]).where(cust["dropped"].to_numpy()).to_numpy(),
     )
     return {
         "customers": customers, "orders": orders, "interactions": inter,
