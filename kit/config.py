@@ -425,9 +425,18 @@ class Personas(Strict):
             "executive": ["总经理", "董事", "总裁", "CEO", "director", "president", "VP"],
         }
     )
+    size_by: Literal["employees", "annual_revenue"] = Field("employees", description="column the size band is cut from")
+    revenue_bins: list[float] | None = Field(None, description="band edges when size_by is annual_revenue")
+    top_categories: int = Field(3, ge=1, description="categories kept in the category tag")
+    interaction_window_days: int | None = Field(
+        365, ge=1, description="interactions that feed keywords and pain points; None: all history"
+    )
     k_min: int = Field(3, ge=2)
     k_max: int = Field(8, ge=2)
     seed: int = 42
+    fit_sample: int = Field(20_000, ge=100, description="customers sampled (seeded) to fit k-means")
+    silhouette_sample: int = Field(5_000, ge=100, description="customers sampled for silhouette scores")
+    n_init: int = Field(10, ge=1, description="k-means restarts")
 
     @field_validator("tag_weights")
     @classmethod
