@@ -141,6 +141,9 @@ def run(
                 str(src), str(dst), parameters=params, kernel_name="python3",
                 cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
                 report_mode=False,
+                # the kernel's own log (a plain-TCP notice on loopback) is not the reader's business;
+                # cell errors still surface through papermill
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except PapermillExecutionError as e:
             failed = client_dir / f"{label}.failed-{stamp}"
