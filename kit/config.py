@@ -564,8 +564,18 @@ class Strategy(Strict):
     touchpoints: list[Touchpoint] = Field(default_factory=lambda: list(DEFAULT_TOUCHPOINTS))
     unassigned_owner: Text = _t("未分配", "unassigned")
     priority_churn_weight: float = Field(
-        0.5, ge=0, le=1, description="priority = (1-w) * CLV rank + w * churn risk rank"
+        0.5, ge=0, le=1, description="priority = (1-w) * CLV rank + w * churn risk score"
     )
+    churn_scores: dict[Literal["high", "medium", "low"], float] = Field(
+        default_factory=lambda: {"high": 1.0, "medium": 0.5, "low": 0.0},
+        description="churn risk label -> 0-1 score used in the priority",
+    )
+    contact_types: list[str] = Field(
+        ["visit", "call", "survey", "inquiry", "complaint", "referral"],
+        description="interaction types that count as a contact for the next follow-up date",
+    )
+    risk_flags: list[str] = Field(["overdue_payment"], description="special flags that add the risk-customer action")
+    activation_grace_days: int = Field(0, ge=0, description="days a touchpoint may be late and still count as done")
 
     @field_validator("playbook", mode="before")
     @classmethod
@@ -592,6 +602,7 @@ class Report(Strict):
     top_n: int = Field(20, ge=1, description="rows in top-N tables")
     sample_rows: int = Field(5, ge=1, description="example rows per quarantine reason / persona")
     max_plot_points: int = Field(20_000, ge=100, description="scatter plots sample above this")
+    index_top_actions: int = Field(10, ge=1, description="rows of 'top actions' on the index page")
     currency: str = "¥"
 
 

@@ -315,7 +315,7 @@ def build_index(
         quadrant_migration=migration_table(customers, "quadrant", lang),
         tier_migration=migration_table(customers, "value_tier", lang),
         tier_changes=tier_changes(customers, lang),
-        actions=top_actions(customers, lang, min(cfg.report.top_n, 10), mask_pii=cfg.report.mask_pii),
+        actions=top_actions(customers, lang, cfg.report.index_top_actions, mask_pii=cfg.report.mask_pii),
         coming=coming_period(customers, as_of, cfg.period, cfg=cfg, interactions=interactions),
         strategy_page="05_strategy.html" if "05_strategy" in notebooks else None,
         layering_page="02_layering.html" if "02_layering" in notebooks else None,
