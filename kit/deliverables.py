@@ -368,6 +368,23 @@ def profile_sheet(customers: pd.DataFrame, lang: str, cfg=None) -> pd.DataFrame:
     return display_frame(df, cols, lang, _value_labels(cfg, lang))
 
 
+def top_customers(customers: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    """The ``max_rows`` customers an account team works on first (by ``priority``, else all).
+
+    The workbook is for people and Excel stops at 1,048,576 rows; the CSVs keep everyone.
+    ``attrs["dropped"]`` counts the customers left out.
+    """
+    if len(customers) <= max_rows:
+        out = customers
+    elif "priority" in customers.columns:
+        out = customers.sort_values("priority", kind="mergesort").head(max_rows)
+    else:
+        out = customers.head(max_rows)
+    out = out.copy()
+    out.attrs["dropped"] = len(customers) - len(out)
+    return out
+
+
 def classification_sheet(customers: pd.DataFrame, lang: str, cfg=None) -> pd.DataFrame:
     """《客户分类评估表》: indicator values, quadrant, tier, churn risk and CLV.
 
@@ -568,59 +585,57 @@ def write_workbook(
         (money, counts), ``0.0%`` (shares), ``yyyy-mm-dd`` (dates). Text that would start
         a formula is written as a text cell (see :func:`escape_formula`).
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     for name in sheets:
         if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name):
             raise ValueError(f"not a valid Excel sheet name (max 31 characters, no []:*?/\\): {name!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = Workbook(write_only=True)
-    head_font = Font(bold=True, color="FFFFFF")
-    head_fill = PatternFill("solid", fgColor="2F5D8A")
-    head_align = Alignment(vertical="center", wrap_text=True)
-    head_border = Border(bottom=Side(style="thin", color="1D3B57"))
+    # XlsxWriter streams rows (constant memory) and takes number formats per column; strings
+    # go through write_string, which never creates a formula whatever the text starts with.
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False, "strings_to_numbers": False})
+    head_fmt = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5D8A",
+                              "valign": "vcenter", "text_wrap": True, "bottom": 1,
+                              "bottom_color": "#1D3B57"})
+    head_text_fmt = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5D8A",
+                                   "valign": "vcenter", "text_wrap": True, "bottom": 1,
+                                   "bottom_color": "#1D3B57", "quote_prefix": True})
+    text_fmt = wb.add_format({"quote_prefix": True})  # formula-like text, shown as typed
+    num_fmts = {kind: wb.add_format({"num_format": f}) for kind, f in NUMBER_FORMATS.items()}
     for name, df in sheets.items():
         if mask_pii:
             df = mask_sheet(df, lang)
-        ws = wb.create_sheet(title=name)
+        ws = wb.add_worksheet(name)
         kinds = _kinds(df, lang)
         columns = list(df.columns)
-        for j, col in enumerate(columns, 1):
-            ws.column_dimensions[get_column_letter(j)].width = _column_width(str(col), df[col], kinds[col])
-        ws.freeze_panes = "A2"
-        head = []
-        for col in columns:
-            c = WriteOnlyCell(ws, str(col))
-            c.font, c.fill, c.alignment, c.border = head_font, head_fill, head_align, head_border
-            if is_formula_like(str(col)):
-                c.data_type, c.quotePrefix = "s", True
-            head.append(c)
-        ws.append(head)
-        formats = [NUMBER_FORMATS.get(kinds[col]) for col in columns]
-        for row in df.itertuples(index=False, name=None):
-            cells = []
-            for value, fmt in zip(row, formats):
+        fmts = [num_fmts.get(kinds[col]) for col in columns]
+        for j, col in enumerate(columns):
+            ws.set_column(j, j, _column_width(str(col), df[col], kinds[col]), fmts[j])
+            ws.write_string(0, j, str(col), head_text_fmt if is_formula_like(str(col)) else head_fmt)
+        ws.freeze_panes(1, 0)
+        for i, row in enumerate(df.itertuples(index=False, name=None), start=1):
+            for j, value in enumerate(row):
                 v = _cell_value(value)
+                if v is None:
+                    continue
                 if isinstance(v, str):
-                    if is_formula_like(v):
-                        c = WriteOnlyCell(ws, v)
-                        c.data_type, c.quotePrefix = "s", True
-                        v = c
-                elif v is not None and fmt is not None and isinstance(v, (int, float, dt.date)):
-                    c = WriteOnlyCell(ws, v)
-                    c.number_format = fmt
-                    v = c
-                cells.append(v)
-            ws.append(cells)
+                    ws.write_string(i, j, v, text_fmt if is_formula_like(v) else None)
+                elif isinstance(v, bool):
+                    ws.write_boolean(i, j, v)
+                elif isinstance(v, (int, float)):
+                    if v == v and abs(v) != float("inf"):
+                        ws.write_number(i, j, v, fmts[j])
+                elif isinstance(v, (dt.datetime, dt.date)):
+                    ws.write_datetime(i, j, v, fmts[j] or num_fmts["date"])
+                else:
+                    ws.write_string(i, j, str(v))
         if columns:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(df), 1) + 1}"
+            ws.autofilter(0, 0, max(len(df), 1), len(columns) - 1)
     if not sheets:
-        wb.create_sheet(title="empty")
-    wb.save(path)
+        wb.add_worksheet("empty")
+    wb.close()
     return path
 
 

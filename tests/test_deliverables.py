@@ -254,3 +254,14 @@ def test_rfm_segments_and_growth_stage_are_labelled():
     assert zh["RFM分群"].tolist() == ["冠军客户", "流失风险", "custom"]
     assert zh["发展阶段"].tolist()[0] == "初创期" and pd.isna(zh["发展阶段"][1])
     assert dl.classification_sheet(cust, "en", make_cfg())["RFM segment"].tolist()[1] == "At Risk"
+
+
+def test_top_customers_caps_the_workbook_by_priority():
+    import pandas as pd
+
+    from kit.deliverables import top_customers
+
+    spine = pd.DataFrame({"priority": [3, 1, 2, 4]}, index=pd.Index(["a", "b", "c", "d"], name="customer_id"))
+    top = top_customers(spine, 2)
+    assert list(top.index) == ["b", "c"] and top.attrs["dropped"] == 2
+    assert top_customers(spine, 10).attrs["dropped"] == 0
