@@ -6,7 +6,11 @@ Two generators live here.
   services (about 2,000 business customers, 2023-10-01 to 2026-09-30) with every behaviour
   the domain brief (``shared/DOMAIN.md``) needs to show: value tiers, stars and cash cows,
   fast-growing potential accounts, churners, upgraders, new customers with onboarding
-  touchpoints, complaints and pain-point keywords. It returns the **clean truth** (canonical
+  touchpoints, complaints and pain-point keywords. Customers are acquired throughout the
+  window and drop out throughout it (after each repeat purchase with a small probability,
+  the BG/NBD story), and the order value follows the customer's size rather than its order
+  frequency, so the kit's BG/NBD and Gamma-Gamma models can be fitted and validated on a
+  calibration / holdout split. It returns the **clean truth** (canonical
   English column names) and the **exports** a real CRM would give (Chinese headers, mixed
   formats and the defects of DOMAIN.md section 1 injected at known rates).
   :func:`write_sample` writes the exports as ``orders.csv`` (GBK), ``customers.xlsx``
@@ -238,52 +242,55 @@ _NEVER = (np.inf, np.inf)
 #: the frequency); ``lifetime`` sets the drop-out probability after each repeat purchase.
 ARCHETYPES: dict[str, Archetype] = {
     "whale": Archetype(  # > 5,000,000 a year, industry leaders (guide's A class)
-        share=0.015, level=(5.5e6, 1.4e7), freq=(8, 22), growth=(-0.05, 0.15), n_categories=(4, 6),
+        share=0.015, level=(6.0e6, 1.4e7), freq=(10, 16), growth=(-0.05, 0.15), n_categories=(4, 6),
         born_share=0.0, stages=(0.0, 0.2, 0.8), plans=(0.4, 0.2, 0.4), partner=0.5, leader=1.0,
-        interactions_per_year=16, lifetime=(25.0, 80.0)),
+        interactions_per_year=16, lifetime=(40.0, 150.0)),
     "star": Archetype(  # high value, growing
-        share=0.035, level=(6.5e5, 3.0e6), freq=(6, 18), growth=(0.3, 0.7), n_categories=(3, 5),
+        share=0.04, level=(6.5e5, 3.0e6), freq=(10, 20), growth=(0.3, 0.7), n_categories=(3, 5),
         born_share=0.1, stages=(0.05, 0.7, 0.25), plans=(0.5, 0.3, 0.2), partner=0.2, leader=0.15,
         interactions_per_year=12, lifetime=(15.0, 50.0)),
     "cash_cow": Archetype(  # high value, flat
-        share=0.04, level=(6.0e5, 2.5e6), freq=(5, 16), growth=(-0.05, 0.05), n_categories=(2, 4),
+        share=0.045, level=(6.0e5, 2.5e6), freq=(25, 40), growth=(-0.05, 0.05), n_categories=(2, 4),
         born_share=0.05, stages=(0.0, 0.15, 0.85), plans=(0.1, 0.1, 0.8), partner=0.15, leader=0.15,
         interactions_per_year=9, lifetime=(10.0, 40.0)),
     "upgrader": Archetype(  # flat, then >= 20 % growth in each of the last 2 quarters
-        share=0.04, level=(0.9e5, 2.6e5), freq=(5, 12), growth=(0.0, 0.0), n_categories=(2, 3),
+        share=0.04, level=(0.9e5, 2.6e5), freq=(8, 12), growth=(0.0, 0.0), n_categories=(2, 3),
         born_share=0.15, stages=(0.1, 0.7, 0.2), plans=(0.4, 0.4, 0.2), partner=0.01, leader=0.0,
         interactions_per_year=8, lifetime=_NEVER),
     "potential": Archetype(  # small, growing fast, widening its categories
-        share=0.10, level=(5.0e4, 2.2e5), freq=(4, 12), growth=(0.8, 1.4), n_categories=(3, 5),
+        share=0.10, level=(5.0e4, 2.2e5), freq=(5, 9), growth=(0.8, 1.4), n_categories=(3, 5),
         born_share=0.5, stages=(0.35, 0.6, 0.05), plans=(0.35, 0.4, 0.25), partner=0.005, leader=0.0,
         interactions_per_year=9, lifetime=(5.0, 20.0)),
     "medium": Archetype(
-        share=0.25, level=(1.1e5, 4.0e5), freq=(3, 14), growth=(-0.1, 0.15), n_categories=(2, 3),
+        share=0.25, level=(1.1e5, 4.0e5), freq=(6, 11), growth=(-0.1, 0.15), n_categories=(2, 3),
         born_share=0.3, stages=(0.1, 0.35, 0.55), plans=(0.15, 0.15, 0.7), partner=0.005, leader=0.005,
         interactions_per_year=6, lifetime=(3.0, 15.0)),
     "churner": Archetype(  # drops out within a year or two; level and frequency from _CHURNER_LEVELS
-        share=0.12, level=(5.0e3, 9.0e4), freq=(2, 6), growth=(-0.2, 0.0), n_categories=(1, 3),
+        share=0.12, level=(5.0e3, 9.0e4), freq=(2, 5), growth=(-0.2, 0.0), n_categories=(1, 3),
         born_share=0.5, stages=(0.25, 0.25, 0.5), plans=(0.05, 0.05, 0.9), partner=0.005, leader=0.005,
         interactions_per_year=6, lifetime=(0.5, 2.0)),
     "new": Archetype(  # first order in the last quarter
-        share=0.04, level=(2.0e4, 6.0e5), freq=(3, 12), growth=(0.0, 0.0), n_categories=(1, 2),
+        share=0.04, level=(2.0e4, 6.0e5), freq=(4, 12), growth=(0.0, 0.0), n_categories=(1, 2),
         born_share=1.0, stages=(0.4, 0.45, 0.15), plans=(0.2, 0.2, 0.6), partner=0.0, leader=0.0,
         interactions_per_year=6, lifetime=(2.0, 10.0)),
     "low": Archetype(
-        share=0.0, level=(5.0e3, 9.0e4), freq=(1.5, 8), growth=(-0.2, 0.1), n_categories=(1, 2),
+        share=0.0, level=(5.0e3, 9.0e4), freq=(1.5, 5), growth=(-0.2, 0.1), n_categories=(1, 2),
         born_share=0.5, stages=(0.3, 0.3, 0.4), plans=(0.05, 0.1, 0.85), partner=0.003, leader=0.003,
         interactions_per_year=2.5, lifetime=(1.0, 6.0)),
 }
 #: churners: (share, level range, orders a year) of their high / medium / low value sub-groups
-_CHURNER_LEVELS = [(0.20, (8.0e5, 4.0e6), (5, 14)), (0.40, (1.1e5, 4.5e5), (4, 10)),
-                   (0.40, (5.0e3, 9.0e4), (2, 6))]
+_CHURNER_LEVELS = [(0.20, (8.0e5, 4.0e6), (10, 20)), (0.40, (1.1e5, 4.5e5), (6, 12)),
+                   (0.40, (5.0e3, 9.0e4), (2, 5))]
 #: high-value churners who lapse: share of that sub-group, and months before the end of the
 #: window their last order falls (they stay high value by trailing-12-month amount)
-_LAPSE_SHARE = 0.5
-_LAPSE_MONTHS = (6.5, 11.0)
+_LAPSE_SHARE = 0.6
+_LAPSE_MONTHS = (6.2, 10.0)
 #: share of the yearly growth that raises the order count (the rest raises the order value)
 _FREQ_GROWTH_SHARE = 0.5
 _SEASON = np.array([0.9, 0.6, 1.0, 1.0, 1.0, 1.05, 0.95, 0.95, 1.05, 1.0, 1.1, 1.35])  # Jan..Dec
+#: the monthly amount follows _SEASON; this power of it acts on the order count, the rest on the
+#: order value (year-end budgets bring both more and larger orders)
+_SEASON_COUNT_POWER = 0.5
 _ORDER_NOISE_SIGMA = 0.55
 _NEW_CATEGORY_SHARE = 0.03        # established customers whose last quarter brings a new category
 _UPGRADE_GROWTH = (1.3, 1.8)      # quarter-on-quarter factor of upgraders in the last 2 quarters
@@ -385,7 +392,8 @@ def _quarter_start(day: pd.Timestamp) -> pd.Timestamp:
 
 
 def _draw_customers(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """One row per customer: archetype, behaviour parameters and master attributes."""
+    """One row per customer: archetype, behaviour parameters (level, orders a year, growth,
+    drop-out probability after each repeat purchase, first order day) and master attributes."""
     n_days = (end - start).days  # the end day's offset; orders fall on days 0..n_days
     q3 = (_quarter_start(end) - start).days
     n_prospects = _count(MASTER_DEFECT_RATES["master_without_orders"], n)
@@ -417,7 +425,10 @@ def _draw_customers(rng: np.random.Generator, n: int, start: pd.Timestamp, end: 
     # first order (birth) and last possible day (death)
     born = rng.random(n) < np.array([spec[a].born_share for a in arche])
     first = rng.integers(0, 91, size=n).astype(float)                     # existing customers
-    born_day = rng.integers(91, q3 - 30, size=n).astype(float)            # joined inside the window
+    born_day = rng.integers(91, q3, size=n).astype(float)                 # joined inside the window
+    # upgraders join at least a quarter before the three quarters that show their growth
+    q_prev2 = (_quarter_start(end - pd.DateOffset(months=6)) - start).days
+    born_day = np.where(arche == "upgrader", rng.integers(91, q_prev2 - 90, size=n), born_day)
     first = np.where(born, born_day, first)
     is_new = arche == "new"
     n_new = int(is_new.sum())
@@ -471,7 +482,8 @@ def _draw_customers(rng: np.random.Generator, n: int, start: pd.Timestamp, end: 
 
     cust = pd.DataFrame({
         "archetype": arche, "has_orders": ordering, "level": level, "freq": freq, "growth": growth,
-        "first_day": first, "death_day": death, "dropout": dropout, "lapse": lapse, "industry": industry, "region": region, "city": city,
+        "first_day": first, "death_day": death, "dropout": dropout, "lapse": lapse,
+        "industry": industry, "region": region, "city": city,
         "employees": employees, "annual_revenue": revenue, "growth_stage": stage,
         "expansion_plan": plan, "strategic_partner": partner, "industry_leader": leader,
     })
@@ -580,7 +592,7 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
     hi = np.minimum(death[:, None], m1[None, :])
     exposure = np.clip(hi - lo, 0, None) * ordering[:, None]
     years_to_end = ((m0 + m1) / 2 - n_days)[None, :] / 365.25
-    lam = (freq[:, None] / 365.25 * exposure * season[None, :]
+    lam = (freq[:, None] / 365.25 * exposure * season[None, :] ** _SEASON_COUNT_POWER
            * np.exp(growth[:, None] * _FREQ_GROWTH_SHARE * years_to_end))
     k = rng.poisson(lam)
     ci, mi = np.nonzero(k)
@@ -662,8 +674,9 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
     # amounts: level / frequency, grown to the order's date, category size, log-normal noise
     years = (o_day - n_days) / 365.25
     noise = rng.lognormal(-_ORDER_NOISE_SIGMA**2 / 2, _ORDER_NOISE_SIGMA, len(o_cust))
+    month = np.searchsorted(m0, o_day, side="right") - 1
     amount = (level[o_cust] / freq[o_cust] * np.exp(growth[o_cust] * (1 - _FREQ_GROWTH_SHARE) * years)
-              * factor[o_cat] / expected_factor[o_cust] * noise)
+              * season[month] ** (1 - _SEASON_COUNT_POWER) * factor[o_cat] / expected_factor[o_cust] * noise)
     amount = np.maximum(amount, 200.0)
 
     # upgraders: the last 3 quarters rescaled to level / 4, then x g1, then x g1 * g2, so they
@@ -714,8 +727,10 @@ def _draw_orders(rng: np.random.Generator, cust: pd.DataFrame, start: pd.Timesta
 
 def _draw_interactions(rng: np.random.Generator, cust: pd.DataFrame, categories: pd.Series,
                        start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """True interactions: a Poisson count per customer over its active life, onboarding
-    touchpoints of new customers, complaints concentrated on complainers and churners."""
+    """True interactions: a Poisson count per customer over its active life (until 45 days
+    after the last order of a customer who dropped out), onboarding touchpoints of new
+    customers, complaints concentrated on complainers and churners, satisfaction falling in
+    the half-year before a customer drops out."""
     n = len(cust)
     n_days = (end - start).days
     arche = cust["archetype"].to_numpy()
@@ -1053,7 +1068,8 @@ def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
 
         * ``customers``: ``customer_id, name, industry, ..., updated_at`` plus
           ``archetype, churner_group, in_master, has_orders, first_order_date,
-          last_order_date, new_category_last_quarter, complainer, late_payer``.
+          last_order_date, new_category_last_quarter, complainer, late_payer, dropout_date``
+          (the last order of a customer who has dropped out by ``end``, NaT while active).
         * ``orders``: ``customer_id, order_id, order_date, amount, refund_amount,
           net_amount, margin, category, channel, quantity, status, days_overdue,
           new_category`` (only real purchases; ``amount`` as paid, ``net_amount`` after
@@ -1100,7 +1116,8 @@ def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
         new_category_last_quarter=master["customer_id"].isin(
             orders.loc[orders["new_category"], "customer_id"]).to_numpy(),
         complainer=cust["complainer"].to_numpy(), late_payer=cust["late_payer"].to_numpy(),
-        dropout_date=firsts["max"].reindex(master["customer_id"]).where(cust["dropped"].to_numpy()).to_numpy(),
+        dropout_date=firsts["max"].reindex(master["customer_id"]).where(cust["dropped"].to_numpy())
+        .to_numpy(),
     )
     return {
         "customers": customers, "orders": orders, "interactions": inter,
@@ -1286,7 +1303,8 @@ def write_sample(out_dir: str | Path = paths.SAMPLE_DIR, seed: int = DEFAULT_SEE
     manifest["files"][ORDERS_FILE]["bytes"] = (out / ORDERS_FILE).stat().st_size
     manifest["files"][INTERACTIONS_FILE]["bytes"] = (out / INTERACTIONS_FILE).stat().st_size
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (out / README_FILE).write_text(render_readme(manifest), encoding="utf-8")
+    readme = render_readme(manifest, dynamics=sample_dynamics(data, end))
+    (out / README_FILE).write_text(readme, encoding="utf-8")
     return manifest
 
 
@@ -1335,6 +1353,14 @@ def _write_customers_xlsx(frame: pd.DataFrame, path: Path, as_of: str) -> None:
     _pin_zip_times(path, stamp)
 
 
+def _span(r: tuple[float, float]) -> str:
+    return f"{r[0]:g}-{r[1]:g}"
+
+
+def _years(r: tuple[float, float]) -> str:
+    return "never" if not np.isfinite(r[0]) else _span(r)
+
+
 def _pin_zip_times(path: Path, stamp: dt.datetime) -> None:
     """Rewrite an xlsx with fixed entry times and modified date, so reruns are byte-identical.
 
@@ -1355,8 +1381,42 @@ def _pin_zip_times(path: Path, stamp: dt.datetime) -> None:
             zout.writestr(info, payload)
 
 
-def render_readme(manifest: dict[str, Any]) -> str:
-    """``data/sample/README.md``: what the files are and every injected rate and count."""
+def sample_dynamics(data: dict[str, pd.DataFrame], as_of: str | pd.Timestamp = DEFAULT_END) -> dict[str, Any]:
+    """Drop-out and spend figures of the truth, for the README (not part of the manifest).
+
+    ``first_order_by_year``: ordering customers by the year of their first order in the window;
+    ``dropped``: ordering customers who have dropped out by ``as_of``, ``dropped_by_year``:
+    by the year of their last order. ``corr_frequency_spend``: Pearson correlation of
+    frequency (repeat purchase days) and monetary value (mean amount of those days) over the
+    ``repeat_buyers``, computed the lifetimes way on the net amounts of the true orders, as
+    ``kit.clv.fit_gamma_gamma`` checks it.
+    """
+    c, o = data["customers"], data["orders"]
+    as_of = pd.Timestamp(as_of)
+    ordering = c[c["has_orders"]]
+    gone = ordering["dropout_date"].dropna()
+    paid = o[(o["net_amount"] > 0) & (o["order_date"] <= as_of)]
+    daily = paid.groupby(["customer_id", paid["order_date"].dt.normalize()])["net_amount"].sum().reset_index()
+    daily = daily.sort_values(["customer_id", "order_date"], kind="stable")
+    repeat = daily[daily.groupby("customer_id").cumcount() > 0]
+    per = repeat.groupby("customer_id")["net_amount"].agg(["size", "mean"])
+    corr = float(np.corrcoef(per["size"], per["mean"])[0, 1]) if len(per) > 2 else float("nan")
+    return {
+        "first_order_by_year": {int(k): int(v) for k, v in
+                                ordering["first_order_date"].dt.year.value_counts().sort_index().items()},
+        "dropped": int(len(gone)),
+        "dropped_by_year": {int(k): int(v) for k, v in gone.dt.year.value_counts().sort_index().items()},
+        "repeat_buyers": int(len(per)),
+        "corr_frequency_spend": round(corr, 3),
+    }
+
+
+def render_readme(manifest: dict[str, Any], dynamics: dict[str, Any] | None = None) -> str:
+    """``data/sample/README.md``: what the files are and every injected rate and count.
+
+    ``dynamics`` (:func:`sample_dynamics`) adds the drop-outs by year and the
+    frequency / spend correlation; without it those figures are left out.
+    """
     g, o, c, i, t = (manifest[k] for k in ("generator", "orders", "customers", "interactions", "truth"))
     f = manifest["files"]
     why = {
@@ -1485,9 +1545,38 @@ def render_readme(manifest: dict[str, Any]) -> str:
         f" high (>= 500,000) {v['high']} ({v['high'] / n_o:.1%}), medium (>= 100,000) {v['medium']}"
         f" ({v['medium'] / n_o:.1%}), low {v['low']} ({v['low'] / n_o:.1%}); {v['above_5m']} above 5,000,000.",
         "* Archetypes: " + ", ".join(f"{k} {n}" for k, n in t["archetypes"].items()) + ".",
-        f"* Churners stop buying {_CHURN_MONTHS[0]}-{_CHURN_MONTHS[1]} months before {g['end']}"
-        f" (by value: " + ", ".join(f"{k} {n}" for k, n in t["churners"].items()) + ");"
+        "* Customers are acquired throughout the window; those from before it place their first order of"
+        " the window in its first quarter. They drop out throughout it: after each repeat purchase a customer"
+        " becomes inactive with a small probability (the BG/NBD story), set per customer so that its expected"
+        " active life (years, log-uniform in the archetype's range) is "
+        + ", ".join(f"{k} {_years(a.lifetime)}" for k, a in ARCHETYPES.items()) + ".",
+    ]
+    if dynamics is not None:
+        lines.append(
+            "  First order in the window by year: "
+            + ", ".join(f"{y} {n}" for y, n in dynamics["first_order_by_year"].items())
+            + f". {dynamics['dropped']} ordering customers have dropped out by {g['as_of']}; by year of their"
+            " last order: " + ", ".join(f"{y} {n}" for y, n in dynamics["dropped_by_year"].items()) + ".")
+    churn_freq = " / ".join(f"{k} {_span(fq)}" for k, (_, _, fq) in zip(("high", "medium", "low"), _CHURNER_LEVELS))
+    lines += [
+        "* Churners drop out fastest (by value: " + ", ".join(f"{k} {n}" for k, n in t["churners"].items()) + ");"
+        f" {_LAPSE_SHARE:.0%} of the high-value ones lapse, their last order falling"
+        f" {_LAPSE_MONTHS[0]:g}-{_LAPSE_MONTHS[1]:g} months before {g['end']}, and"
         f" {t['high_value_inactive_6m']['count']} high-value customers have bought nothing for 6 months.",
+        "* Order value follows the customer's size (annual level / orders a year), while order frequency"
+        " overlaps across archetypes (orders a year: "
+        + ", ".join(f"{k} {churn_freq if k == 'churner' else _span(a.freq)}" for k, a in ARCHETYPES.items())
+        + f"; {_FREQ_GROWTH_SHARE:.0%} of a customer's growth raises its order count, the rest its order value)."
+        " The monthly amount is seasonal (" + ", ".join(
+            f"{m} x{_SEASON[i]:g}" for i, m in ((1, "February"), (11, "December")))
+        + f", other months {np.delete(_SEASON, [1, 11]).min():g}-{np.delete(_SEASON, [1, 11]).max():g}), the order count following the factor to the power {_SEASON_COUNT_POWER:g}"
+        " and the order value the rest.",
+    ]
+    if dynamics is not None:
+        lines.append(
+            f"  Frequency and mean repeat spend of the {dynamics['repeat_buyers']} repeat buyers correlate at"
+            f" r = {dynamics['corr_frequency_spend']:.2f} (Gamma-Gamma assumes independence).")
+    lines += [
         f"* {t['upgrade_growth_2q']['count']} customers grow >= 20 % quarter on quarter in each of the last"
         f" two quarters; {t['new_category_last_quarter']['count']} established customers buy a new category"
         " for the first time in the last quarter (no other customer does).",

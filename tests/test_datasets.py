@@ -223,6 +223,59 @@ def test_new_category_only_for_the_chosen_customers(data):
     assert sorted(set(started) & set(established)) == sorted(expected)
 
 
+def test_customers_drop_out_throughout_the_window(data):
+    o, c = data["orders"], data["customers"]
+    ordering = c[c["has_orders"]]
+    gone = ordering.dropna(subset=["dropout_date"])
+    # churned customers in every full year of the window, not only in the last months
+    assert {2024, 2025, 2026} <= set(gone["dropout_date"].dt.year)
+    assert (gone["dropout_date"] < AS_OF - pd.DateOffset(months=12)).any()
+    # the drop-out date is the customer's last order; upgraders never drop out
+    last = o.groupby("customer_id")["order_date"].max()
+    assert (last.reindex(gone["customer_id"]).to_numpy() == gone["dropout_date"].to_numpy()).all()
+    assert not (gone["archetype"] == "upgrader").any()
+    # and customers keep being acquired: first orders in every year
+    assert {2023, 2024, 2025, 2026} <= set(ordering["first_order_date"].dt.year)
+
+
+@pytest.fixture(scope="module")
+def default_truth():
+    """The committed sample's truth (default seed and size), as the kit's CLV stage sees it."""
+    d = ds.generate_b2b()
+    o = d["orders"]
+    tx = o.loc[o["net_amount"] > 0, ["customer_id", "order_date", "net_amount"]].rename(
+        columns={"net_amount": "amount"})
+    return d, tx
+
+
+def test_default_sample_validates_bgnbd_on_a_holdout(default_truth):
+    from kit.clv import fit_bgnbd, holdout_validation
+    from kit.summary import customer_summary
+
+    _, tx = default_truth
+    v = holdout_validation(tx, pd.Timestamp("2025-12-31"), AS_OF, time_unit="week")
+    # drop-out shows in the calibration period: the fit converges without the penalised retry
+    assert v.bgnbd.status_ == "ok"
+    assert min(v.bgnbd.params_["a"], v.bgnbd.params_["b"]) > 0.05
+    assert v.totals["predicted"] == pytest.approx(v.totals["actual"], rel=0.15)
+    assert v.errors.loc["model", "mae"] < v.errors.loc["naive", "mae"]
+    assert fit_bgnbd(customer_summary(tx, AS_OF)).status_ == "ok"
+
+
+def test_default_sample_spend_is_independent_of_frequency(default_truth):
+    from kit.clv import fit_gamma_gamma
+    from kit.summary import customer_summary
+
+    d, tx = default_truth
+    gg = fit_gamma_gamma(customer_summary(tx, AS_OF))
+    assert gg.computed_ and not gg.corr_warning_
+    assert abs(gg.corr_) < 0.3
+    assert gg.params_["q"] > 1.2  # a finite, stable population mean spend
+    dyn = ds.sample_dynamics(d)
+    assert dyn["corr_frequency_spend"] == pytest.approx(gg.corr_, abs=0.001)
+    assert dyn["repeat_buyers"] == gg.n_customers_
+
+
 # ---------------------------------------------------------------------------- simulator
 
 
@@ -262,3 +315,16 @@ def test_committed_sample_is_complete_and_small():
     assert manifest["generator"]["as_of"] == "2026-09-30"
     assert np.isclose(manifest["truth"]["value_tiers_12m"]["high"] / manifest["truth"]["value_tiers_12m"]["customers"],
                       0.10, atol=0.03)
+
+
+def test_committed_sample_keeps_the_archetypes_the_report_needs():
+    m = json.loads((paths.SAMPLE_DIR / ds.MANIFEST_FILE).read_text(encoding="utf-8"))
+    t = m["truth"]
+    tiers = t["value_tiers_12m"]
+    assert 0.10 <= tiers["high"] / tiers["customers"] <= 0.12
+    assert 0.01 <= tiers["above_5m"] / tiers["customers"] <= 0.02
+    assert t["high_value_inactive_6m"]["count"] >= 10
+    assert 70 <= t["new_customers"]["count"] <= 90
+    assert t["upgrade_growth_2q"]["count"] >= t["archetypes"]["upgrader"]
+    readme = (paths.SAMPLE_DIR / ds.README_FILE).read_text(encoding="utf-8")
+    assert "dropped out by" in readme and "correlate at" in readme
