@@ -203,7 +203,7 @@ def table(
     decimals = dict(decimals or {})
     for col in df.columns:
         if col in money:
-            fmt[col] = "{:,.0f}"
+            fmt[col] = _whole  # no "-0" for amounts that net to a few cents
         elif col in pct:
             fmt[col] = "{:.1%}"
         elif col in ints:
@@ -220,6 +220,12 @@ def table(
     if not index:
         styler = styler.hide(axis="index")
     return styler
+
+
+def _whole(value: float) -> str:
+    """Thousands-separated whole number; values that round to zero show as 0, not -0."""
+    r = round(float(value))
+    return f"{r + 0:,.0f}"
 
 
 def cards(items: Iterable[Mapping[str, Any]]) -> str:
