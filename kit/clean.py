@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from kit.config import Cleaning, KitConfig
+from kit.labels import tr as _t
 from kit.io import (
     SOURCE_ROW,
     RawTable,
@@ -930,10 +931,6 @@ def write_artifacts(result: CleanResult, ctx: "RunContext") -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 # Report tables (headers in the report language)
 # --------------------------------------------------------------------------------------
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def reason_label(code: str, lang: str) -> str:

@@ -197,6 +197,11 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+def tr(lang: str, zh: str, en: str) -> str:
+    """The text in the report language."""
+    return zh if lang == "zh" else en
+
+
 def label(vocabulary: str, key: object, lang: str) -> str:
     """The report-language label of ``key`` (the key itself when unknown or missing)."""
     if key is None or (isinstance(key, float) and pd.isna(key)):

@@ -99,6 +99,8 @@ from kit.features import (
     window_totals,
 )
 from kit.labels import label
+from kit.labels import tr as _t
+from kit.report import with_formats as _with_formats
 from kit.periods import previous_period_end
 from kit.summary import customer_summary
 
@@ -1491,17 +1493,6 @@ def notes(customers: pd.DataFrame) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------------------
 # Report tables (headers in the report language)
 # --------------------------------------------------------------------------------------
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
-
-def _with_formats(df: pd.DataFrame, money=(), pct=(), ints=(), decimals=None) -> pd.DataFrame:
-    """Attach the formats ``kit.report.table`` needs: ``report.table(df, **df.attrs['formats'])``."""
-    df.attrs["formats"] = {"money": list(money), "pct": list(pct), "ints": list(ints),
-                           "decimals": dict(decimals or {})}
-    return df
 
 
 def distribution(customers: pd.DataFrame, column: str, lang: str, *,

@@ -181,6 +181,14 @@ def network_references(page: str) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
+def with_formats(df: pd.DataFrame, money=(), pct=(), ints=(), decimals=None) -> pd.DataFrame:
+    """Attach the formats :func:`table` needs, so a caller writes
+    ``report.table(df, **df.attrs["formats"])`` without knowing the columns."""
+    df.attrs["formats"] = {"money": list(money), "pct": list(pct), "ints": list(ints),
+                           "decimals": dict(decimals or {})}
+    return df
+
+
 def table(
     df: pd.DataFrame,
     *,
