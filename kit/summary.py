@@ -155,15 +155,17 @@ def _period_purchases(
     if end is None:
         end = pd.Timestamp(period_v.max()) if len(period_v) else None
     keep = period_v <= np.datetime64(end) if end is not None else np.ones(len(period_v), bool)
-    codes, ids = _sorted_codes(cust[keep])
-    period_v = period_v[keep]
+    everything = bool(keep.all())  # filtering millions of text ids costs a copy: skip it when no row goes
+    codes, ids = _sorted_codes(cust if everything else cust[keep])
+    period_v = period_v if everything else period_v[keep]
     order = _order(codes, period_v)
     code, period_v = codes[order], period_v[order]
     new = np.r_[True, (code[1:] != code[:-1]) | (period_v[1:] != period_v[:-1])] if len(code) else np.zeros(0, bool)
     starts = np.flatnonzero(new)
     summed = None
     if amount is not None:
-        amt = amount.to_numpy()[keep][order]
+        amt = amount.to_numpy() if everything else amount.to_numpy()[keep]
+        amt = amt[order]
         summed = np.add.reduceat(amt, starts) if len(starts) else amt
     return _Periods(pd.Index(ids), code[starts], period_v[starts], summed), end
 
@@ -172,8 +174,18 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes of ``values`` in the order of their sorted distinct values.
 
     ``pd.factorize(sort=True)`` sorts all rows; sorting the distinct values and remapping is
-    about twice as fast on millions of rows.
+    about twice as fast on millions of rows. Ids given as a categorical with sorted
+    categories (one factorisation shared by several summaries) are used as they are.
     """
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        # ids already coded in sorted order (see kit.clv.assess): keep the categories present
+        cat = values.cat.codes.to_numpy()
+        if len(cat) and cat.min() < 0:
+            raise ValueError("customer ids must not be missing")
+        present = np.flatnonzero(np.bincount(cat, minlength=len(values.cat.categories)))
+        remap = np.full(len(values.cat.categories), -1, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return remap[cat], values.cat.categories.take(present).astype("str")
     codes, uniques = pd.factorize(values)
     uniques = pd.Index(uniques)
     order = uniques.argsort()

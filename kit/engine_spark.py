@@ -1,0 +1,209 @@
+"""Spark engine: the customer summary as Spark SQL, for transactions that live in a cluster.
+
+:func:`summary_spark` computes the same per-customer table as
+:func:`kit.summary.customer_summary` (day resolution, lifetimes' conventions) with Spark SQL
+over a Spark DataFrame or a Parquet / CSV path that the cluster can read (``hdfs://``,
+``s3a://``, a shared folder). Only the per-customer table -- one row per customer, four
+numbers -- comes back to pandas; the transactions never leave the cluster. The models
+(:mod:`kit.clv`) then run on that table on the driver as usual.
+
+The master URL is ``engine.spark_master`` in the config (``local[2]`` by default: Spark on
+this machine, two cores; ``spark://host:7077``, ``yarn`` or ``k8s://...`` for a cluster).
+Needs ``pyspark`` and a Java runtime (Spark 4: Java 17 or later); see
+``benchmarks/README.md`` for a cluster example.
+
+Data shape: ``customer_id, order_date, amount [, is_return]`` -> ``customer_id`` (index,
+sorted) ``-> frequency, recency, T, monetary_value`` (float).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kit.summary import SUMMARY_COLUMNS, _empty_summary, _unit_days
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+
+    from kit.config import KitConfig
+
+APP_NAME = "customer-value-kit"
+
+
+def spark_session(master: str = "local[2]", *, app_name: str = APP_NAME,
+                  config: dict[str, str] | None = None) -> "SparkSession":
+    """A Spark session on ``master`` (reused when one is already running).
+
+    Session time zone UTC (dates are taken as written, never shifted), Arrow for the
+    transfer of the per-customer table to pandas, no web UI. ``config`` adds or overrides
+    Spark settings (``spark.executor.memory`` ...).
+    """
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.ui.enabled", "false"))
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def session_for(cfg: "KitConfig", **kwargs: Any) -> "SparkSession":
+    """The Spark session of a run: ``cfg.engine.spark_master``."""
+    return spark_session(cfg.engine.spark_master, **kwargs)
+
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def spark_frame(spark: "SparkSession", source: Any, *, customer_col: str = "customer_id") -> "SparkDataFrame":
+    """A Spark DataFrame over ``source``: a Spark DataFrame, a Parquet or CSV path (any URL
+    the cluster reads; a folder of part files too), or a pandas DataFrame (small data, tests).
+
+    CSV files need a header; they are read as text (ids keep their leading zeros) and the
+    summary casts dates (``YYYY-MM-DD[ hh:mm:ss]``) and amounts.
+    """
+    from pyspark.sql import DataFrame as SparkDataFrame
+
+    if isinstance(source, SparkDataFrame):
+        return source
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        for col in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                frame[col] = frame[col].astype("datetime64[us]")  # Spark's timestamp precision
+            elif frame[col].dtype == "str":
+                frame[col] = frame[col].astype(object)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return spark.createDataFrame(frame)
+    path = str(source)
+    if path.lower().endswith((".csv", ".txt", ".csv.gz")):
+        # every column as text (ids keep leading zeros); the summary's SQL casts date and amount
+        return spark.read.option("header", True).option("inferSchema", False).csv(path)
+    return spark.read.parquet(path)
+
+
+def summary_sql(view: str, as_of: pd.Timestamp | None, unit_days: float, *, customer_col: str = "customer_id",
+                date_col: str = "order_date", amount_col: str | None = "amount",
+                purchase_filter: str | None = None) -> str:
+    """The Spark SQL of :func:`summary_spark` over the temporary view ``view``.
+
+    The same steps as :func:`kit.engine_duckdb.summary_sql`: day floor, as_of cut, one
+    purchase per customer and day, then frequency, recency, T and the mean repeat spend.
+    """
+    c, d = _ident(customer_col), _ident(date_col)
+    amt = _ident(amount_col) if amount_col else "0.0"
+    where = f"\n    WHERE {purchase_filter}" if purchase_filter else ""
+    end = f"DATE'{as_of:%Y-%m-%d}'" if as_of is not None else "(SELECT max(day) FROM days)"
+    unit = f"CAST({unit_days!r} AS DOUBLE)"  # a bare 7.0 is a DECIMAL literal in Spark SQL
+    money = (",\n       CASE WHEN count(*) > 1 THEN sum(CASE WHEN day > first_day THEN amount ELSE 0.0D END)"
+             " / (count(*) - 1) ELSE 0.0D END AS monetary_value") if amount_col else ""
+    return f"""
+WITH src AS (
+    SELECT CAST({c} AS STRING) AS customer_id, CAST({d} AS DATE) AS day, CAST({amt} AS DOUBLE) AS amount
+    FROM {view}{where}
+), days AS (
+    SELECT customer_id, day, sum(amount) AS amount FROM src GROUP BY customer_id, day
+), kept AS (
+    SELECT customer_id, day, amount, min(day) OVER (PARTITION BY customer_id) AS first_day
+    FROM days WHERE day <= {end}
+)
+SELECT customer_id,
+       CAST(count(*) - 1 AS DOUBLE) AS frequency,
+       CAST(datediff(max(day), min(day)) AS DOUBLE) / {unit} AS recency,
+       CAST(datediff({end}, min(day)) AS DOUBLE) / {unit} AS T{money}
+FROM kept
+GROUP BY customer_id
+ORDER BY customer_id
+"""
+
+
+def summary_spark(
+    source: Any,
+    as_of=None,
+    time_unit: str = "week",
+    *,
+    master: str | None = None,
+    spark: "SparkSession | None" = None,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str | None = "amount",
+    purchases_only: bool = True,
+) -> pd.DataFrame:
+    """Per-customer BG/NBD and Gamma-Gamma inputs as Spark SQL; only that table comes back.
+
+    Equal to :func:`kit.summary.customer_summary` (``freq="D"``) on the same rows, to 1e-9:
+    ``customer_id, order_date [, amount]`` -> ``customer_id -> frequency, recency, T
+    [, monetary_value]``.
+
+    Parameters
+    ----------
+    source : Spark DataFrame, str or pandas DataFrame
+        Clean transactions: a Spark DataFrame, or a Parquet / CSV path Spark can read.
+    as_of : date-like, optional
+        End of the observation period, inclusive. Default: the latest transaction day.
+    time_unit : {"day", "week", "month"}
+        Unit of ``recency`` and ``T``.
+    master : str, optional
+        Spark master URL for a new session (``cfg.engine.spark_master``); ignored when
+        ``spark`` is given. Default ``local[2]``.
+    spark : SparkSession, optional
+        An existing session (e.g. on a cluster).
+    customer_col, date_col, amount_col : str
+        Column names; ``amount_col=None`` omits ``monetary_value``.
+    purchases_only : bool
+        Keep purchases only (``amount > 0``, not ``is_return``), as the CLV stage does.
+
+    Returns
+    -------
+    DataFrame
+        pandas, index ``customer_id`` (str, sorted), float columns ``frequency, recency, T
+        [, monetary_value]``.
+
+    Raises
+    ------
+    ValueError
+        For missing columns, rows without id, date or amount, or an unknown ``time_unit``.
+    """
+    unit_days = _unit_days(time_unit)
+    spark = spark if spark is not None else spark_session(master or "local[2]")
+    frame = spark_frame(spark, source, customer_col=customer_col)
+    needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"Required column(s) {', '.join(map(repr, missing))} missing from transactions; "
+                         f"columns present: {', '.join(frame.columns)}")
+    from pyspark.sql import functions as F
+
+    nulls = frame.select([F.sum(F.col(c).isNull().cast("long")).alias(c) for c in needed]).collect()[0]
+    for c in needed:
+        if nulls[c]:
+            raise ValueError(f"{nulls[c]} transaction(s) have no {c!r}; clean the data first "
+                             "(kit.clean quarantines such rows with a reason)")
+    purchase = None
+    if purchases_only:
+        parts = [f"CAST({_ident(amount_col)} AS DOUBLE) > 0"] if amount_col else []
+        if "is_return" in frame.columns:
+            parts.append("NOT coalesce(CAST(is_return AS BOOLEAN), false)")
+        purchase = " AND ".join(parts) or None
+    view = "kit_transactions"
+    frame.createOrReplaceTempView(view)
+    end = None if as_of is None else pd.Timestamp(as_of).normalize()
+    sql = summary_sql(view, end, unit_days, customer_col=customer_col, date_col=date_col,
+                      amount_col=amount_col, purchase_filter=purchase)
+    with warnings.catch_warnings():  # pyspark 4.3 warns about pandas >= 3 on every transfer
+        warnings.simplefilter("ignore")
+        out = spark.sql(sql).toPandas()
+    spark.catalog.dropTempView(view)
+    if out.empty:
+        return _empty_summary(amount_col is not None)
+    out["customer_id"] = out["customer_id"].astype("str")
+    out = out.set_index("customer_id")
+    cols = SUMMARY_COLUMNS if amount_col is not None else SUMMARY_COLUMNS[:3]
+    return out[cols].astype("float64")
