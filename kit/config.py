@@ -604,7 +604,7 @@ class Report(Strict):
     max_plot_points: int = Field(20_000, ge=100, description="scatter plots sample above this")
     index_top_actions: int = Field(10, ge=1, description="rows of 'top actions' on the index page")
     excel_max_rows: int = Field(
-        100_000, ge=1, le=1_048_575,
+        50_000, ge=1, le=1_048_575,
         description="customers in deliverables.xlsx (first by priority); the CSVs hold every customer",
     )
     currency: str = "¥"

@@ -27,6 +27,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,18 @@ def _header_lookup(lang: str) -> dict[str, str]:
     return {header(c, lang): c for c in COLUMNS}
 
 
+def _map_distinct(series: pd.Series, fn) -> pd.Series:
+    """``fn`` applied once per distinct value, not once per cell (1M-customer spines repeat
+    a few labels millions of times). Missing values stay missing; columns holding lists
+    or arrays (unhashable) fall back to one call per cell."""
+    try:
+        distinct = pd.unique(series.dropna())
+    except TypeError:
+        return series.map(lambda v: None if v is None or (not isinstance(v, (list, tuple, np.ndarray))
+                                                          and pd.isna(v)) else fn(v))
+    return series.map({v: fn(v) for v in distinct})
+
+
 def _yes_no(series: pd.Series, lang: str) -> pd.Series:
     yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
     flags = series.astype("boolean")
@@ -235,7 +248,7 @@ def _joined_labels(series: pd.Series, vocabulary: str, lang: str) -> pd.Series:
         keys = [k for k in keys if k]
         return sep.join(label(vocabulary, k, lang) for k in keys) if keys else None
 
-    return series.map(one).astype("str")
+    return _map_distinct(series, one).astype("str")
 
 
 def _as_text(value: Any) -> Any:
@@ -267,11 +280,11 @@ def display_frame(
         s = src[col]
         kind = column_kind(col)
         if value_labels and col in value_labels:
-            s = s.map(lambda k, m=value_labels[col]: m.get(k, k) if isinstance(k, str) else k).astype("str")
+            s = _map_distinct(s, lambda k, m=value_labels[col]: m.get(k, k) if isinstance(k, str) else k)
+            s = s.astype("str")
         elif kind.startswith("label:"):
             vocab = kind.split(":", 1)[1]
-            s = s.map(lambda k, v=vocab: None if k is None or (not isinstance(k, str) and pd.isna(k))
-                      else label(v, k, lang)).astype("str")
+            s = _map_distinct(s, lambda k, v=vocab: label(v, k, lang)).astype("str")
         elif kind.startswith("labels:"):
             s = _joined_labels(s, kind.split(":", 1)[1], lang)
         elif kind == "bool":
@@ -279,7 +292,7 @@ def display_frame(
         elif kind == "date":
             s = pd.to_datetime(s).dt.normalize()
         elif s.dtype == object:
-            s = s.map(_as_text)
+            s = _map_distinct(s, _as_text)
         out[header(col, lang)] = s.reset_index(drop=True)
     return pd.DataFrame(out)
 
@@ -449,13 +462,65 @@ def strategy_sheet(customers: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
     return display_frame(df, STRATEGY_COLUMNS, lang)
 
 
+SHEET_BUILDERS = {
+    "profile": lambda customers, cfg, lang: profile_sheet(customers, lang, cfg),
+    "classification": lambda customers, cfg, lang: classification_sheet(customers, lang, cfg),
+    "strategy": lambda customers, cfg, lang: strategy_sheet(customers, cfg, lang),
+}
+
+
 def build_sheets(customers: pd.DataFrame, cfg, lang: str) -> dict[str, pd.DataFrame]:
     """The three sheets keyed by their report-language sheet names, in the guides' order."""
-    return {
-        sheet_name("profile", lang): profile_sheet(customers, lang, cfg),
-        sheet_name("classification", lang): classification_sheet(customers, lang, cfg),
-        sheet_name("strategy", lang): strategy_sheet(customers, cfg, lang),
-    }
+    return {sheet_name(key, lang): build(customers, cfg, lang) for key, build in SHEET_BUILDERS.items()}
+
+
+@dataclass
+class Deliverables:
+    """What :func:`write_deliverables` wrote."""
+
+    csvs: list[Path]
+    workbook: Path
+    overview: pd.DataFrame
+    previews: dict[str, pd.DataFrame]
+    workbook_rows: int
+    dropped: int
+
+
+def write_deliverables(
+    customers: pd.DataFrame,
+    cfg,
+    lang: str,
+    directory: str | Path,
+    workbook: str | Path,
+    *,
+    mask_pii: bool = False,
+    preview_rows: int = 5,
+) -> Deliverables:
+    """Every customer in the CSVs, the first ``cfg.report.excel_max_rows`` by priority in
+    the workbook; each sheet is built, written and dropped before the next, so a large
+    spine never holds three display copies at once.
+    """
+    names, rows, cols, csvs, previews = [], [], [], [], {}
+    for key, build in SHEET_BUILDERS.items():
+        name = sheet_name(key, lang)
+        sheet = build(customers, cfg, lang)
+        csvs += write_csvs({name: sheet}, directory, lang, mask_pii)
+        names.append(name)
+        rows.append(len(sheet))
+        cols.append(sheet.shape[1])
+        previews[name] = sheet.head(preview_rows)
+        del sheet
+    book = top_customers(customers, cfg.report.excel_max_rows)
+    path = write_workbook(build_sheets(book, cfg, lang), workbook, lang, mask_pii)
+    zh = lang == "zh"
+    table = pd.DataFrame({
+        ("工作表" if zh else "Sheet"): names,
+        ("行数（CSV）" if zh else "Rows (CSV)"): rows,
+        ("行数（Excel）" if zh else "Rows (Excel)"): [len(book)] * len(names),
+        ("列数" if zh else "Columns"): cols,
+        ("CSV 文件" if zh else "CSV file"): [csv_name(n) for n in names],
+    })
+    return Deliverables(csvs, path, table, previews, len(book), book.attrs["dropped"])
 
 
 # --------------------------------------------------------------------------------------
@@ -647,7 +712,7 @@ def _csv_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         if kinds[col] == "date":
             s = pd.to_datetime(s).dt.strftime("%Y-%m-%d")
         elif not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
-            s = s.map(lambda v: escape_formula(_as_text(v)))
+            s = _map_distinct(s, lambda v: escape_formula(_as_text(v)))
         out[escape_formula(str(col))] = s
     return pd.DataFrame(out)
 

@@ -265,3 +265,23 @@ def test_top_customers_caps_the_workbook_by_priority():
     top = top_customers(spine, 2)
     assert list(top.index) == ["b", "c"] and top.attrs["dropped"] == 2
     assert top_customers(spine, 10).attrs["dropped"] == 0
+
+
+def test_write_deliverables_csv_has_everyone_workbook_the_top_by_priority(tmp_path):
+    import pandas as pd
+
+    from kit.deliverables import write_deliverables
+
+    cfg = make_cfg()
+    cfg.report.excel_max_rows = 1
+    s = spine()
+    out = write_deliverables(s, cfg, "zh", tmp_path, tmp_path / "deliverables.xlsx", preview_rows=2)
+    assert out.workbook_rows == 1 and out.dropped == len(s) - 1
+    for p in out.csvs:
+        assert len(pd.read_csv(p, encoding="utf-8-sig")) == len(s), p.name
+    wb, _ = read_back(out.workbook)
+    for ws in wb.worksheets:
+        assert ws.max_row == 2, ws.title  # header + the one customer first by priority
+    first = s.sort_values("priority").index[0]
+    assert first in [c.value for c in wb.worksheets[0]["A"]] + [c.value for c in wb.worksheets[0]["B"]]
+    assert list(out.overview.iloc[:, 1]) == [len(s)] * 3
