@@ -838,14 +838,21 @@ def clean_all(cfg: KitConfig, as_of: pd.Timestamp) -> CleanResult:
     """
     as_of = pd.Timestamp(as_of).normalize()
     c = cfg.cleaning
+    from kit.engine_duckdb import clean_transactions_by_engine
+
     raws = {t: read_table(getattr(cfg.inputs, t), t)
-            for t in ("transactions", "customers", "interactions") if getattr(cfg.inputs, t) is not None}
+            for t in ("customers", "interactions") if getattr(cfg.inputs, t) is not None}
     results: dict[str, TableResult] = {}
     test_ids: set[str] = set()
     if "customers" in raws:
         results["customers"] = clean_master(raws["customers"], c, growth_stages=c.growth_stages)
         test_ids = set(results["customers"].stats["test_customer_ids"])
-    results["transactions"] = clean_transactions(raws["transactions"], c, as_of, test_customer_ids=test_ids)
+    # transactions: pandas, or DuckDB SQL over the file when engine.name says so or the file
+    # is larger than engine.duckdb_min_bytes (same results; see kit.engine_duckdb)
+    results["transactions"], tx_source = clean_transactions_by_engine(cfg, as_of, test_customer_ids=test_ids)
+    sources = {"transactions": tx_source}
+    sources.update({t: {"info": r.info(), "mapping": dict(r.mapping), "how": dict(r.how),
+                        "columns": list(r.source_columns), "encoding": r.encoding} for t, r in raws.items()})
     if "interactions" in raws:
         results["interactions"] = clean_interactions(raws["interactions"], c, as_of, test_customer_ids=test_ids)
     order = [t for t in ("transactions", "customers", "interactions") if t in results]
@@ -868,11 +875,12 @@ def clean_all(cfg: KitConfig, as_of: pd.Timestamp) -> CleanResult:
                   "refunds": c.refunds, "test_account_pattern": c.test_account_pattern,
                   "outliers": c.outliers.model_dump(), "interaction_score_scale": c.interaction_score_scale,
                   "amount_tolerance": c.amount_tolerance},
-        "files": {t: raws[t].info() for t in order},
-        "encoding": {t: raws[t].encoding for t in order},
-        "mapping": {t: {k: {"source": v, "how": raws[t].how[k]} for k, v in raws[t].mapping.items()}
+        "engine": tx_source["engine"],
+        "files": {t: sources[t]["info"] for t in order},
+        "encoding": {t: sources[t].get("encoding", sources[t]["info"].get("encoding")) for t in order},
+        "mapping": {t: {k: {"source": v, "how": sources[t]["how"][k]} for k, v in sources[t]["mapping"].items()}
                     for t in order},
-        "unmapped_headers": {t: [h for h in raws[t].source_columns if h not in raws[t].mapping.values()]
+        "unmapped_headers": {t: [h for h in sources[t]["columns"] if h not in sources[t]["mapping"].values()]
                              for t in order},
         "reconciliation": {t: results[t].reconciliation for t in order},
         "quarantine_by_reason": by_reason,
@@ -890,7 +898,7 @@ def clean_all(cfg: KitConfig, as_of: pd.Timestamp) -> CleanResult:
         quality["interactions"] = {k: v for k, v in results["interactions"].stats.items() if k != "invalid_values"}
     return CleanResult(
         transactions=tx, customers=master, interactions=inter, quarantine=quarantine, merged=merged,
-        quality=_jsonable(quality), mapping={t: dict(raws[t].mapping) for t in order},
+        quality=_jsonable(quality), mapping={t: dict(sources[t]["mapping"]) for t in order},
     )
 
 

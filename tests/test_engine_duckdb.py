@@ -214,3 +214,22 @@ def test_clean_by_engine_falls_back_to_pandas_for_what_only_pandas_reads():
     result, source = clean_transactions_by_engine(cfg, pd.Timestamp("1998-06-30"))
     assert source["engine"] == "pandas" and source["info"]["delimiter"] == "whitespace"
     assert len(result.clean) > 60000
+
+
+def test_clean_all_dispatches_to_duckdb_with_the_same_books():
+    """The hook in kit.clean.clean_all: engine.name = duckdb gives the pandas path's results."""
+    import pandas as pd
+
+    from kit.clean import clean_all
+    from kit.config import load_config
+
+    cfg = load_config("tests/fixtures/small.yml")
+    a = clean_all(cfg, pd.Timestamp("2026-09-30"))
+    cfg.engine.name = "duckdb"
+    b = clean_all(cfg, pd.Timestamp("2026-09-30"))
+    assert (a.quality["engine"], b.quality["engine"]) == ("pandas", "duckdb")
+    pd.testing.assert_frame_equal(a.transactions.reset_index(drop=True), b.transactions.reset_index(drop=True),
+                                  check_dtype=False)
+    assert a.quality["reconciliation"] == b.quality["reconciliation"]
+    assert a.quality["mapping"] == b.quality["mapping"]
+    assert sorted(a.quarantine["source_row"]) == sorted(b.quarantine["source_row"])
