@@ -46,6 +46,8 @@ from scipy.special import expit, gammaln, hyp2f1
 
 from kit.summary import _days, _floor_one, _period_purchases, _unit_days
 from kit.summary import calibration_holdout, compress, customer_summary
+from kit.labels import tr as _t
+from kit.report import with_formats as _with_formats
 
 #: Model time units per month in lifetimes' ``customer_lifetime_value`` (``freq`` W, D, M).
 #: The kit uses them by default so its CLV equals lifetimes'; note that they differ slightly
@@ -1653,17 +1655,6 @@ def write_artifacts(result: ClvAssessment, customers: pd.DataFrame, ctx) -> pd.D
     ctx.write_customers(out)
     ctx.write_json("model_params", model_params_json(result.bgnbd, result.gg, result.validation, result.settings))
     return out
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
-
-def _with_formats(df: pd.DataFrame, money=(), pct=(), ints=(), decimals=None) -> pd.DataFrame:
-    """Attach the formats ``kit.report.table`` needs: ``report.table(df, **df.attrs['formats'])``."""
-    df.attrs["formats"] = {"money": list(money), "pct": list(pct), "ints": list(ints),
-                           "decimals": dict(decimals or {})}
-    return df
 
 
 def params_table(bgnbd: BgNbdResult, gg: GammaGammaResult, lang: str) -> pd.DataFrame:

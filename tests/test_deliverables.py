@@ -285,3 +285,17 @@ def test_write_deliverables_csv_has_everyone_workbook_the_top_by_priority(tmp_pa
     first = s.sort_values("priority").index[0]
     assert first in [c.value for c in wb.worksheets[0]["A"]] + [c.value for c in wb.worksheets[0]["B"]]
     assert list(out.overview.iloc[:, 1]) == [len(s)] * 3
+
+
+def test_csv_written_in_chunks_reads_back_whole(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from kit import deliverables
+
+    monkeypatch.setattr(deliverables, "CSV_CHUNK_ROWS", 2)
+    sheets = deliverables.build_sheets(spine(), make_cfg(), "zh")
+    (p,) = deliverables.write_csvs({"客户分类评估表": list(sheets.values())[1]}, tmp_path, "zh")
+    raw = p.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    back = pd.read_csv(p, encoding="utf-8-sig")
+    assert len(back) == len(spine()) and list(back.columns) == list(list(sheets.values())[1].columns)
