@@ -622,14 +622,15 @@ def playbook_table(cfg, lang: str, customers: pd.DataFrame | None = None) -> pd.
 def follow_up_list(customers: pd.DataFrame, lang: str, mask_pii: bool = False) -> pd.DataFrame:
     """The team's follow-up list: overdue first (by priority), then by date and priority."""
     _validate_cols(customers, ["priority", "next_follow_up", "follow_up_overdue"], "customers")
-    df = privacy.mask_frame(customers, mask_pii)
+    cols = ["priority", "customer_id", "name", "quadrant", "churn_risk", "owner", "last_contact",
+            "next_follow_up", "follow_up_overdue", "actions_now"]
+    # only the shown columns are copied, masked and sorted (the spine has ~90; 1M rows)
+    df = privacy.mask_frame(customers[[c for c in cols if c in customers.columns]], mask_pii)
     late = df["follow_up_overdue"].astype(bool)
     df = pd.concat([
         df[late].sort_values("priority", kind="mergesort"),
         df[~late].sort_values(["next_follow_up", "priority"], kind="mergesort", na_position="last"),
     ])
-    cols = ["priority", "customer_id", "name", "quadrant", "churn_risk", "owner", "last_contact",
-            "next_follow_up", "follow_up_overdue", "actions_now"]
     return display_frame(df, cols, lang)
 
 
