@@ -343,27 +343,11 @@ def _head_lines(path: Path, encoding: str, n: int) -> list[str]:
 def _pandas_headers(path: Path, encoding: str, delimiter: str, header_idx: int) -> list[str]:
     """The source headers exactly as :func:`kit.io.read_table` names them (pandas reads the
     header line, then the same clean-up of empty, duplicate and reserved names)."""
-    import unicodedata
-
-    from kit.io import SOURCE_ROW
+    from kit.io import unique_headers
 
     cols = pd.read_csv(path, encoding=encoding, sep=delimiter, skiprows=header_idx, header=0, nrows=0,
                        dtype=str, engine="c").columns
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, h in enumerate(cols):
-        h = unicodedata.normalize("NFKC", str(h)).strip() if h is not None else ""
-        if h == "" or h.startswith("Unnamed:"):
-            h = f"column_{i + 1}"
-        if h == SOURCE_ROW:
-            h = f"{SOURCE_ROW} (source)"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
-        out.append(h)
-    return out
+    return unique_headers(cols)
 
 
 def _has_blank_lines(path: Path, skip_lines: int) -> bool:

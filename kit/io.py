@@ -457,7 +457,7 @@ def _read_csv(path: Path, spec: InputTable, table: str) -> tuple[pd.DataFrame, d
             f"({e}); set inputs.{table}.delimiter, or fix the file's quoting"
         ) from None
     frame = frame.fillna("")
-    frame.columns = _unique_headers(frame.columns)
+    frame.columns = unique_headers(frame.columns)
     # line number of data row i: header line (header_idx + 1) + 1 + i
     frame[SOURCE_ROW] = np.arange(header_idx + 2, header_idx + 2 + len(frame), dtype="int64")
     return frame, {"encoding": encoding, "header_row": header_idx, "delimiter": delimiter}
@@ -555,7 +555,7 @@ def _read_excel(path: Path, spec: InputTable, table: str) -> tuple[pd.DataFrame,
     used = [j for j in range(width) if header[j] != "" or any(r[j] != "" for r in rows[header_idx + 1:])]
     last = (max(used) + 1) if used else 0
     body = [r[:last] for r in rows[header_idx + 1:]]
-    frame = pd.DataFrame(body, columns=_unique_headers(header[:last]), dtype="str")
+    frame = pd.DataFrame(body, columns=unique_headers(header[:last]), dtype="str")
     frame[SOURCE_ROW] = np.arange(header_idx + 2, header_idx + 2 + len(frame), dtype="int64")
     return frame, {"sheet": name, "header_row": header_idx}
 
@@ -570,7 +570,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise InputError(f"{path}: is not a readable Parquet file ({type(e).__name__}: {e})") from None
     df = df.reset_index(drop=not any(n is not None for n in df.index.names))
     frame = pd.DataFrame({str(c): _as_text(df[c]) for c in df.columns})
-    frame.columns = _unique_headers(frame.columns)
+    frame.columns = unique_headers(frame.columns)
     frame[SOURCE_ROW] = np.arange(1, len(frame) + 1, dtype="int64")
     return frame, {}
 
@@ -578,7 +578,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 # ---- headers --------------------------------------------------------------------------
 
 
-def _unique_headers(headers) -> list[str]:
+def unique_headers(headers) -> list[str]:
     out: list[str] = []
     seen: dict[str, int] = {}
     for i, h in enumerate(headers):
