@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kit.checks import validate_cols as _validate_cols
+
 #: Mean Gregorian month in days (365.25 / 12), as ``kit.periods.months_between`` uses.
 DAYS_PER_MONTH = 30.4375
 
@@ -52,18 +54,6 @@ FEATURE_COLUMNS = [
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 _BIG = np.iinfo(np.int64).max
-
-
-def _validate_cols(data: pd.DataFrame, required: Iterable[str], name: str = "transactions") -> None:
-    """Raise ``ValueError`` naming every required column ``data`` lacks."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame (got {type(data).__name__})")
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise ValueError(
-            f"Required column(s) {', '.join(map(repr, missing))} missing from {name}; "
-            f"columns present: {', '.join(map(str, data.columns))}"
-        )
 
 
 def months_back(as_of: pd.Timestamp | str, months: int) -> pd.Timestamp:

@@ -106,6 +106,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from kit.checks import validate_cols as _require
 from kit.config import Personas
 from kit.labels import label
 
@@ -490,12 +491,6 @@ def build_tags(
 
     tags.attrs["size_by"] = size_by  # how tag_size is labelled (tag_label)
     return tags, {f: avail[f] for f in FAMILIES}
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"Required column(s) {', '.join(map(repr, missing))} missing from {name}")
 
 
 def _master_absent(family: str, col: str, zh_name: str, no_column: bool) -> FamilyStatus:

@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kit.checks import validate_cols as _validate_cols
 from kit import privacy
 from kit.deliverables import display_frame, header
 from kit.labels import label
@@ -97,18 +98,6 @@ _ONE_DAY = pd.Timedelta(days=1)
 # --------------------------------------------------------------------------------------
 # Input checks and small helpers
 # --------------------------------------------------------------------------------------
-
-
-def _validate_cols(df: pd.DataFrame, required: Iterable[str], name: str) -> None:
-    """Raise ``ValueError`` naming every required column ``df`` lacks."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame (got {type(df).__name__})")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"Required column(s) {', '.join(map(repr, missing))} missing from {name}; "
-            f"columns present: {', '.join(map(str, df.columns))}"
-        )
 
 
 def _date_col(df: pd.DataFrame, col: str) -> pd.Series:

@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from kit.checks import validate_cols as _validate_cols
 from kit import paths
 
 TimeUnit = Literal["day", "week", "month"]
@@ -55,18 +56,6 @@ HOLDOUT_COLUMNS = [
 # --------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------
-
-
-def _validate_cols(data: pd.DataFrame, required_cols: Iterable[str], *, name: str = "transactions") -> None:
-    """Raise ``ValueError`` naming every required column that ``data`` lacks."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame (got {type(data).__name__})")
-    missing = [c for c in required_cols if c is not None and c not in data.columns]
-    if missing:
-        raise ValueError(
-            f"Required column(s) {', '.join(map(repr, missing))} missing from {name}; "
-            f"columns present: {', '.join(map(str, data.columns))}"
-        )
 
 
 def _unit_days(time_unit: str) -> float:
