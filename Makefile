@@ -35,7 +35,7 @@ test-fast: $(STAMP)  ## unit tests only, without the slow marker
 	$(BIN)/python -m pytest -m "not slow"
 
 screenshots: $(STAMP)  ## PNG screenshots of the latest report pages (needs chromium)
-	$(BIN)/python -m kit.screenshots --out screenshots $(OUT)
+	$(BIN)/python -m kit.publish.screenshots --out screenshots $(OUT)
 
 bench: $(STAMP)  ## benchmark suite (see benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py

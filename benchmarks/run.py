@@ -169,10 +169,10 @@ def worker_kit(csv: str, parquet: str, out: str) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from kit import clv, summary  # noqa: F401 - imports are not part of any stage
-    from kit.clean import clean_transactions
-    from kit.config import Cleaning, InputTable
-    from kit.io import read_table
+    from kit.stages import clv, summary  # noqa: F401 - imports are not part of any stage
+    from kit.stages.clean import clean_transactions
+    from kit.core.config import Cleaning, InputTable
+    from kit.io.read import read_table
 
     clv._fast_fitter("bgnbd")  # imports lifetimes (about a second), as the other worker does
     mem, st = StageMemory(), {}
@@ -205,8 +205,8 @@ def worker_duckdb(csv: str, out: str) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from kit.config import Cleaning, InputTable
-    from kit.engine_duckdb import clean_transactions_duckdb, connect, summary_duckdb
+    from kit.core.config import Cleaning, InputTable
+    from kit.engines.duckdb_engine import clean_transactions_duckdb, connect, summary_duckdb
 
     mem, st = StageMemory(), {}
     con = connect(memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=Path(out) / "duckdb-spill")
@@ -310,7 +310,7 @@ def worker_kit_run(config: str, out: str) -> dict[str, Any]:
     """The whole ``kit run`` on one config; memory of the process tree sampled every 0.1 s."""
     import psutil
 
-    from kit.run import run
+    from kit.publish.run import run
 
     peak = {"mb": 0.0}
     per_stage: dict[str, float] = {}
@@ -380,8 +380,8 @@ def parity(folder: Path) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from kit import clv
-    from kit.summary import compress, customer_summary
+    from kit.stages import clv
+    from kit.stages.summary import compress, customer_summary
 
     k, lt = np.load(folder / "kit.npz"), np.load(folder / "lifetimes.npz")
     names = ["r", "alpha", "a", "b", "p", "q", "gamma"]

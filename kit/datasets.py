@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit import paths
+from kit.core import paths
 
 # --------------------------------------------------------------------------------------
 # Defaults and export layout

@@ -16,7 +16,7 @@ SMALL_CONFIG = ROOT / "tests" / "fixtures" / "small.yml"
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """`kit run` on the 200-customer fixture (zh); returns the RunResult."""
-    from kit.run import run
+    from kit.publish.run import run
 
     out = tmp_path_factory.mktemp("reports")
     messages: list[str] = []
@@ -28,7 +28,7 @@ def small_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_run_en(tmp_path_factory):
     """The same run in English."""
-    from kit.run import run
+    from kit.publish.run import run
 
     out = tmp_path_factory.mktemp("reports_en")
     return run(SMALL_CONFIG, out_dir=out, lang="en", progress=lambda m: None)

@@ -105,8 +105,8 @@ def _finite_differences(fn, theta, eps=1e-6):
 def test_bgnbd_objective_equals_lifetimes_with_exact_derivatives():
     from lifetimes import BetaGeoFitter
 
-    from kit.clv import _BgNbdObjective
-    from kit.summary import compress, customer_summary, load_cdnow
+    from kit.stages.clv import _BgNbdObjective
+    from kit.stages.summary import compress, customer_summary, load_cdnow
 
     d = compress(customer_summary(load_cdnow("sample"), "1997-09-30"))
     scale = 1.0 / d["T"].max()
@@ -128,8 +128,8 @@ def test_bgnbd_objective_equals_lifetimes_with_exact_derivatives():
 def test_gamma_gamma_objective_equals_lifetimes_with_exact_derivatives():
     from lifetimes import GammaGammaFitter
 
-    from kit.clv import _GammaGammaObjective
-    from kit.summary import compress, customer_summary, load_cdnow
+    from kit.stages.clv import _GammaGammaObjective
+    from kit.stages.summary import compress, customer_summary, load_cdnow
 
     s = customer_summary(load_cdnow("sample"), "1997-09-30")
     d = compress(s[s["frequency"] > 0], ("frequency", "monetary_value"))

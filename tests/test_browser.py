@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from kit import screenshots
+from kit.publish import screenshots
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kit import clean
-from kit.clean import (
+from kit.stages import clean
+from kit.stages.clean import (
     ReconciliationError,
     clean_all,
     clean_interactions,
@@ -25,9 +25,9 @@ from kit.clean import (
     clean_transactions,
     reconcile,
 )
-from kit.config import Cleaning, InputTable, parse_config
-from kit.context import RunContext
-from kit.io import RawTable, read_table
+from kit.core.config import Cleaning, InputTable, parse_config
+from kit.publish.context import RunContext
+from kit.io.read import RawTable, read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clean"
 AS_OF = pd.Timestamp("2024-06-30")
@@ -516,7 +516,7 @@ def test_plots_return_axes(defects):
 @pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLE / "manifest.json").exists(), reason="data/sample not generated")
 def test_sample_counts_match_manifest():
-    from kit.config import load_config
+    from kit.core.config import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yml")
     manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))

@@ -17,8 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from kit import clv  # noqa: E402
-from kit.clv import (  # noqa: E402
+from kit.stages import clv  # noqa: E402
+from kit.stages.clv import (  # noqa: E402
     bgnbd_log_likelihood,
     churn_value_concentration,
     conditional_expectation_table,
@@ -32,7 +32,7 @@ from kit.clv import (  # noqa: E402
     roi_table,
     score,
 )
-from kit.summary import customer_summary, load_cdnow  # noqa: E402
+from kit.stages.summary import customer_summary, load_cdnow  # noqa: E402
 
 CAL_END, OBS_END = "1997-09-30", "1998-06-30"
 
@@ -371,7 +371,7 @@ def test_frequency_recency_matrices(full_fits):
 
 
 def test_plots_return_axes_without_showing(validation, full_fits, full_summary, monkeypatch):
-    from kit import plots_clv
+    from kit.present import plots_clv
 
     monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plots must not call show()"))
     bg, gg = full_fits
@@ -430,7 +430,7 @@ def test_customer_margin_from_data_else_default():
 
 @pytest.fixture(scope="module")
 def assessed(cdnow, full_summary):
-    from kit.config import Clv
+    from kit.core.config import Clv
 
     spine = full_summary.assign(
         quadrant=np.where(full_summary["frequency"] > 2, "star", "eliminate"),
@@ -482,8 +482,8 @@ def test_assess_too_short_history_omits_validation_with_a_note():
 
 @pytest.mark.slow
 def test_write_artifacts_and_report_tables(assessed, tmp_path):
-    from kit.config import parse_config
-    from kit.context import RunContext
+    from kit.core.config import parse_config
+    from kit.publish.context import RunContext
 
     res, spine = assessed
     cfg = parse_config({"client": "t", "inputs": {"transactions": {"path": "x.csv"}}})

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kit import paths
-from kit.config import ConfigError, KitConfig, load_config, parse_config
+from kit.core import paths
+from kit.core.config import ConfigError, KitConfig, load_config, parse_config
 
 MINIMAL = {"client": "acme", "inputs": {"transactions": {"path": "orders.csv"}}}
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from kit import datasets as ds
-from kit import paths
-from kit.config import Cleaning
+from kit.core import paths
+from kit.core.config import Cleaning
 
 N_CUSTOMERS = 150
 SEED = 7
@@ -249,8 +249,8 @@ def default_truth():
 
 
 def test_default_sample_validates_bgnbd_on_a_holdout(default_truth):
-    from kit.clv import fit_bgnbd, holdout_validation
-    from kit.summary import customer_summary
+    from kit.stages.clv import fit_bgnbd, holdout_validation
+    from kit.stages.summary import customer_summary
 
     _, tx = default_truth
     v = holdout_validation(tx, pd.Timestamp("2025-12-31"), AS_OF, time_unit="week")
@@ -263,8 +263,8 @@ def test_default_sample_validates_bgnbd_on_a_holdout(default_truth):
 
 
 def test_default_sample_spend_is_independent_of_frequency(default_truth):
-    from kit.clv import fit_gamma_gamma
-    from kit.summary import customer_summary
+    from kit.stages.clv import fit_gamma_gamma
+    from kit.stages.summary import customer_summary
 
     d, tx = default_truth
     gg = fit_gamma_gamma(customer_summary(tx, AS_OF))

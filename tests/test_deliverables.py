@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kit import deliverables as dl
-from kit import strategy
-from kit.config import parse_config
+from kit.publish import deliverables as dl
+from kit.stages import strategy
+from kit.core.config import parse_config
 
 AS_OF = pd.Timestamp("2024-03-31")
 INJECTION = '=HYPERLINK("http://evil.example","click")'
@@ -259,7 +259,7 @@ def test_rfm_segments_and_growth_stage_are_labelled():
 def test_top_customers_caps_the_workbook_by_priority():
     import pandas as pd
 
-    from kit.deliverables import top_customers
+    from kit.publish.deliverables import top_customers
 
     spine = pd.DataFrame({"priority": [3, 1, 2, 4]}, index=pd.Index(["a", "b", "c", "d"], name="customer_id"))
     top = top_customers(spine, 2)
@@ -270,7 +270,7 @@ def test_top_customers_caps_the_workbook_by_priority():
 def test_write_deliverables_csv_has_everyone_workbook_the_top_by_priority(tmp_path):
     import pandas as pd
 
-    from kit.deliverables import write_deliverables
+    from kit.publish.deliverables import write_deliverables
 
     cfg = make_cfg()
     cfg.report.excel_max_rows = 1
@@ -290,7 +290,7 @@ def test_write_deliverables_csv_has_everyone_workbook_the_top_by_priority(tmp_pa
 def test_csv_written_in_chunks_reads_back_whole(tmp_path, monkeypatch):
     import pandas as pd
 
-    from kit import deliverables
+    from kit.publish import deliverables
 
     monkeypatch.setattr(deliverables, "CSV_CHUNK_ROWS", 2)
     sheets = deliverables.build_sheets(spine(), make_cfg(), "zh")

@@ -12,12 +12,12 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb")
 
-from kit import paths  # noqa: E402
-from kit.config import load_config  # noqa: E402
+from kit.core import paths  # noqa: E402
+from kit.core.config import load_config  # noqa: E402
 from kit.datasets import simulate_bgnbd  # noqa: E402
-from kit.engine_duckdb import choose_engine, summary_duckdb  # noqa: E402
-from kit.features import purchase_mask  # noqa: E402
-from kit.summary import customer_summary  # noqa: E402
+from kit.engines.duckdb_engine import choose_engine, summary_duckdb  # noqa: E402
+from kit.stages.features import purchase_mask  # noqa: E402
+from kit.stages.summary import customer_summary  # noqa: E402
 
 AS_OF = "2026-09-30"
 
@@ -33,7 +33,7 @@ def assert_same_summary(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1
 @pytest.fixture(scope="module")
 def sample_clean():
     """The bundled sample's transactions, cleaned by the pandas path (kit.clean)."""
-    from kit.clean import clean_all
+    from kit.stages.clean import clean_all
 
     cfg = load_config(paths.DEFAULT_CONFIG)
     return clean_all(cfg, pd.Timestamp(AS_OF)).transactions
@@ -130,8 +130,8 @@ def assert_same_cleaning(ours, theirs) -> None:
 
 
 def pandas_cleaning(spec, cleaning, as_of, **kw):
-    from kit.clean import clean_transactions
-    from kit.io import read_table
+    from kit.stages.clean import clean_transactions
+    from kit.io.read import read_table
 
     return clean_transactions(read_table(spec, "transactions"), cleaning, pd.Timestamp(as_of), **kw)
 
@@ -139,7 +139,7 @@ def pandas_cleaning(spec, cleaning, as_of, **kw):
 @pytest.mark.parametrize("refunds", ["net", "keep", "drop"])
 def test_cleaning_equals_pandas_on_the_sample_data(refunds):
     """data/sample/orders.csv: GBK, CRLF, every injected defect; transcoded to UTF-8 for DuckDB."""
-    from kit.engine_duckdb import clean_transactions_duckdb
+    from kit.engines.duckdb_engine import clean_transactions_duckdb
 
     cfg = load_config(paths.DEFAULT_CONFIG)
     cleaning = cfg.cleaning.model_copy(update={"refunds": refunds})
@@ -153,8 +153,8 @@ def test_cleaning_equals_pandas_on_the_sample_data(refunds):
 
 def test_cleaning_rules_switched_off_and_other_layouts(tmp_path):
     """Title rows above the header, blank lines, a semicolon, UTF-8 with BOM, no order id."""
-    from kit.config import Cleaning, InputTable
-    from kit.engine_duckdb import clean_transactions_duckdb
+    from kit.core.config import Cleaning, InputTable
+    from kit.engines.duckdb_engine import clean_transactions_duckdb
 
     body = ["Export 2024;;;", ";;;", "Kunde;Datum;Betrag;Status", "A01;2024-01-05;100,00;",
             "A01;2024-01-05;100,00;", "", "A02;05.01.2024;;", "test9;2024-02-01;5;", "A03;2024/2/3;-20;",
@@ -168,7 +168,7 @@ def test_cleaning_rules_switched_off_and_other_layouts(tmp_path):
         ours = clean_transactions_duckdb(spec, cleaning, "2024-12-31")
         theirs = pandas_cleaning(spec, cleaning, "2024-12-31")
         assert_same_cleaning(ours, theirs)
-    from kit.io import read_table
+    from kit.io.read import read_table
 
     raw = read_table(spec, "transactions")
     assert ours.stats["source"]["info"] == raw.info() and raw.info()["blank_rows_skipped"] == 1
@@ -176,8 +176,8 @@ def test_cleaning_rules_switched_off_and_other_layouts(tmp_path):
 
 
 def test_cleaning_equals_pandas_on_parquet(tmp_path):
-    from kit.config import Cleaning, InputTable
-    from kit.engine_duckdb import clean_transactions_duckdb
+    from kit.core.config import Cleaning, InputTable
+    from kit.engines.duckdb_engine import clean_transactions_duckdb
 
     tx = simulate_bgnbd(500, seed=2)
     tx.loc[3, "amount"] = 0.0
@@ -193,7 +193,7 @@ def test_cleaning_equals_pandas_on_parquet(tmp_path):
 
 def test_clean_by_engine_is_the_same_either_way():
     """The hook kit.clean.clean_all calls: same table and source description from both engines."""
-    from kit.engine_duckdb import clean_transactions_by_engine
+    from kit.engines.duckdb_engine import clean_transactions_by_engine
 
     cfg = load_config(paths.DEFAULT_CONFIG)
     theirs, src_pandas = clean_transactions_by_engine(cfg, pd.Timestamp(AS_OF))
@@ -207,7 +207,7 @@ def test_clean_by_engine_is_the_same_either_way():
 
 def test_clean_by_engine_falls_back_to_pandas_for_what_only_pandas_reads():
     """CDNOW's whitespace-delimited text is read by kit.io only, whatever the engine."""
-    from kit.engine_duckdb import clean_transactions_by_engine
+    from kit.engines.duckdb_engine import clean_transactions_by_engine
 
     cfg = load_config(paths.CONFIGS_DIR / "cdnow.yml")
     cfg.engine.name = "duckdb"
@@ -220,8 +220,8 @@ def test_clean_all_dispatches_to_duckdb_with_the_same_books():
     """The hook in kit.clean.clean_all: engine.name = duckdb gives the pandas path's results."""
     import pandas as pd
 
-    from kit.clean import clean_all
-    from kit.config import load_config
+    from kit.stages.clean import clean_all
+    from kit.core.config import load_config
 
     cfg = load_config("tests/fixtures/small.yml")
     a = clean_all(cfg, pd.Timestamp("2026-09-30"))

@@ -30,12 +30,12 @@ def _java_ok() -> str | None:
 if (why := _java_ok()) is not None:
     pytest.skip(why, allow_module_level=True)
 
-from kit import paths  # noqa: E402
-from kit.config import load_config  # noqa: E402
+from kit.core import paths  # noqa: E402
+from kit.core.config import load_config  # noqa: E402
 from kit.datasets import simulate_bgnbd  # noqa: E402
-from kit.engine_spark import spark_session, summary_spark  # noqa: E402
-from kit.features import purchase_mask  # noqa: E402
-from kit.summary import customer_summary  # noqa: E402
+from kit.engines.spark_engine import spark_session, summary_spark  # noqa: E402
+from kit.stages.features import purchase_mask  # noqa: E402
+from kit.stages.summary import customer_summary  # noqa: E402
 
 AS_OF = "2026-09-30"
 
@@ -55,7 +55,7 @@ def assert_same_summary(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1
 
 
 def test_summary_equals_pandas_on_the_sample_data(spark, tmp_path):
-    from kit.clean import clean_all
+    from kit.stages.clean import clean_all
 
     tx = clean_all(load_config(paths.DEFAULT_CONFIG), pd.Timestamp(AS_OF)).transactions
     purchases = tx[purchase_mask(tx).to_numpy()]

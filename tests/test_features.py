@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit.features import (
+from kit.stages.features import (
     FEATURE_COLUMNS,
     business_features,
     months_back,

@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import deliverables as dl
-from kit import index_page, paths, report, strategy
-from kit.config import parse_config
+from kit.publish import deliverables as dl
+from kit.publish import index_page
+from kit.core import paths
+from kit.present import report
+from kit.stages import strategy
+from kit.core.config import parse_config
 
 AS_OF = pd.Timestamp("2024-06-30")
 

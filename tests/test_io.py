@@ -9,8 +9,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kit.config import InputTable, parse_config
-from kit.io import (
+from kit.core.config import InputTable, parse_config
+from kit.io.read import (
     InputError,
     RawTable,
     detect_encoding,

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit import layering as L
-from kit.config import AbcClasses, Churn, Dynamic, Quadrant, RfmSegmentRule, Text, ValueTiers, parse_config
-from kit.features import business_features
+from kit.stages import layering as L
+from kit.core.config import AbcClasses, Churn, Dynamic, Quadrant, RfmSegmentRule, Text, ValueTiers, parse_config
+from kit.stages.features import business_features
 
 AS_OF = pd.Timestamp("2026-09-30")  # quarter end; previous period end 2026-06-30
 
@@ -661,7 +661,7 @@ def test_candidate_lists(layered):
 
 
 def test_plots_return_axes(layered):
-    from kit.plotting import apply_fonts
+    from kit.present.plotting import apply_fonts
 
     apply_fonts()
     ax = L.plot_rf_heatmap(layered, title="R x F", cbar_label="平均金额")

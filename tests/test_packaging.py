@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from kit import paths
+from kit.core import paths
 
 
 def _name(req: str) -> str:

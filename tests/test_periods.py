@@ -1,6 +1,6 @@
 import pandas as pd
 
-from kit.periods import add_months, period_end, period_label, period_start, previous_period_end
+from kit.core.periods import add_months, period_end, period_label, period_start, previous_period_end
 
 
 def test_quarter_and_month_labels():

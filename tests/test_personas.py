@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import personas as P
-from kit.config import Personas
+from kit.stages import personas as P
+from kit.core.config import Personas
 
 matplotlib.use("Agg")
 
@@ -167,7 +167,7 @@ def test_pain_point_tags(small):
 
 
 def test_custom_pain_dictionary():
-    from kit.config import PainPoint, Text
+    from kit.core.config import PainPoint, Text
 
     cfg = Personas(pain_points=[PainPoint(family="hidden_need", label=Text(zh="需要远程运维", en="wants remote ops"),
                                           keywords=["远程", "remote"])])
@@ -380,7 +380,7 @@ def test_identical_customers_are_not_forced_into_k_clusters():
 def test_plots_return_axes_without_warnings(small):
     import matplotlib.pyplot as plt
 
-    from kit import plotting
+    from kit.present import plotting
 
     plotting.setup()
     customers, tx = synthetic(n_per_group=10)

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from kit.privacy import mask_frame, mask_name, mask_phone
+from kit.present.privacy import mask_frame, mask_name, mask_phone
 
 
 def test_mask_name_scalar():

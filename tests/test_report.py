@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from kit import plotting, report
+from kit.present import plotting
+from kit.present import report
 
 matplotlib.use("Agg")
 
@@ -56,7 +57,7 @@ def test_export_html_is_offline_and_hides_inputs(tmp_path):
     nb = new_notebook()
     nb.cells = [
         new_markdown_cell("analyst note, hidden", metadata={"tags": ["analyst-note"]}),
-        new_code_cell("from kit import plotting\nplotting.setup()\nimport matplotlib.pyplot as plt\n"
+        new_code_cell("from kit.present import plotting\nplotting.setup()\nimport matplotlib.pyplot as plt\n"
                       "SECRET_INPUT = 1\nfig, ax = plt.subplots(); ax.set_title('客户分层'); plt.show()"),
         new_code_cell("from IPython.display import Markdown\nMarkdown('## 明星客户')"),
     ]

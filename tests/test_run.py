@@ -6,9 +6,9 @@ import nbformat
 import pytest
 import yaml
 
-from kit import paths
-from kit.report import network_references
-from kit.run import RunFailed, run, sha256
+from kit.core import paths
+from kit.present.report import network_references
+from kit.publish.run import RunFailed, run, sha256
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +72,7 @@ def test_failed_run_keeps_last_good_run(small_run, tmp_path):
 
 
 def test_cli_exit_codes(tmp_path, capsys):
-    from kit.cli import main
+    from kit.publish.cli import main
 
     bad = tmp_path / "c.yml"
     bad.write_text("client: x\ninputs: {transactions: {path: a.csv}}\nbogus: 1\n", encoding="utf-8")

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import strategy
-from kit.config import parse_config
+from kit.stages import strategy
+from kit.core.config import parse_config
 
 AS_OF = pd.Timestamp("2024-03-31")  # a leap year: February has 29 days
 START = pd.Timestamp("2024-01-01")

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import paths
-from kit.summary import (
+from kit.core import paths
+from kit.stages.summary import (
     TIME_UNIT_DAYS,
     calibration_holdout,
     compress,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJ_ROOT = Path(__file__).resolve().parents[1]
+PROJ_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS_DIR = PROJ_ROOT / "configs"
 DATA_DIR = PROJ_ROOT / "data"
 SAMPLE_DIR = DATA_DIR / "sample"
 NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
 REPORTS_DIR = PROJ_ROOT / "reports"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "publish" / "templates"
 DEFAULT_CONFIG = CONFIGS_DIR / "demo.yml"
 
 #: The notebooks of one run, in the order data flows.

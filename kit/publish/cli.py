@@ -19,11 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     p_check.add_argument("--config", required=True)
 
     args = parser.parse_args(argv)
-    from kit.config import ConfigError
+    from kit.core.config import ConfigError
 
     try:
         if args.command == "run":
-            from kit.run import RunFailed, run
+            from kit.publish.run import RunFailed, run
 
             try:
                 result = run(args.config, out_dir=args.out, as_of=args.as_of, lang=args.lang)
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             print(result.index)
             return 0
         if args.command == "check":
-            from kit.config import load_config
+            from kit.core.config import load_config
 
             cfg = load_config(args.config)
             print(cfg.model_dump_json(indent=2))

@@ -64,12 +64,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kit.checks import validate_cols as _validate_cols
-from kit import privacy
-from kit.deliverables import display_frame, header
-from kit.labels import label
-from kit.periods import period_end
-from kit.config import Strategy as _StrategyDefaults
+from kit.core.checks import validate_cols as _validate_cols
+from kit.present import privacy
+from kit.publish.deliverables import display_frame, header
+from kit.present.labels import label
+from kit.core.periods import period_end
+from kit.core.config import Strategy as _StrategyDefaults
 
 #: Interaction types that count as a contact by the account team (``login`` does not).
 CONTACT_TYPES: tuple[str, ...] = tuple(_StrategyDefaults().contact_types)
@@ -660,7 +660,7 @@ def plot_workload(table: pd.DataFrame, *, ax=None, title: str = "", xlabel: str 
     out); owners beyond ``max_owners`` are summed into one bar labelled ``…``.
     Returns the Axes.
     """
-    from kit.plotting import new_ax
+    from kit.present.plotting import new_ax
 
     ax = new_ax(ax)
     month_cols = [c for c in table.columns if isinstance(c, str) and len(c) == 7 and c[4] == "-"]
@@ -751,7 +751,7 @@ def run_strategy(
     StrategyRun
         ``spine`` is ``customers`` with the :data:`ASSIGN_COLUMNS` replaced or added.
     """
-    from kit.periods import period_start as _period_start
+    from kit.core.periods import period_start as _period_start
 
     as_of = pd.Timestamp(as_of).normalize()
     grace_days = cfg.strategy.activation_grace_days if grace_days is None else grace_days

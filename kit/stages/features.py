@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kit.checks import validate_cols as _validate_cols
+from kit.core.checks import validate_cols as _validate_cols
 
 #: Mean Gregorian month in days (365.25 / 12), as ``kit.periods.months_between`` uses.
 DAYS_PER_MONTH = 30.4375

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kit.summary import SUMMARY_COLUMNS, _empty_summary, _unit_days
+from kit.stages.summary import SUMMARY_COLUMNS, _empty_summary, _unit_days
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-    from kit.config import KitConfig
+    from kit.core.config import KitConfig
 
 APP_NAME = "customer-value-kit"
 

@@ -55,9 +55,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from kit.config import Cleaning, KitConfig
-from kit.labels import tr as _t
-from kit.io import (
+from kit.core.config import Cleaning, KitConfig
+from kit.present.labels import tr as _t
+from kit.io.read import (
     SOURCE_ROW,
     RawTable,
     normalize_ids,
@@ -70,7 +70,7 @@ from kit.io import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kit.context import RunContext
+    from kit.publish.context import RunContext
 
 #: Reason codes (stored in English) and their labels (zh, en).
 REASONS: dict[str, tuple[str, str]] = {
@@ -838,7 +838,7 @@ def clean_all(cfg: KitConfig, as_of: pd.Timestamp) -> CleanResult:
     """
     as_of = pd.Timestamp(as_of).normalize()
     c = cfg.cleaning
-    from kit.engine_duckdb import clean_transactions_by_engine
+    from kit.engines.duckdb_engine import clean_transactions_by_engine
 
     raws = {t: read_table(getattr(cfg.inputs, t), t)
             for t in ("customers", "interactions") if getattr(cfg.inputs, t) is not None}
@@ -1089,7 +1089,7 @@ def quarantine_samples(result: CleanResult, n: int, lang: str, *, mask_pii: bool
 
 
 def _mask_original(table: str, original: str, mapping: dict[str, str]) -> str:
-    from kit.privacy import mask_name, mask_phone
+    from kit.present.privacy import mask_name, mask_phone
 
     values = json.loads(original)
     for canon, masker in (("name", mask_name), ("contact_name", mask_name), ("contact_phone", mask_phone)):
@@ -1125,7 +1125,7 @@ def plot_monthly(
     currency: str = "",
 ):
     """Bars: orders per month; line (right axis): net revenue per month."""
-    from kit.plotting import PALETTE, money_formatter, new_ax
+    from kit.present.plotting import PALETTE, money_formatter, new_ax
 
     ax = new_ax(ax, figsize=(9, 4))
     m = monthly(tx)
@@ -1163,7 +1163,7 @@ def plot_amount_distribution(
 ):
     """Histogram of purchase amounts on a log scale (positive amounts), with the outlier
     threshold when given."""
-    from kit.plotting import PALETTE, money_formatter, new_ax
+    from kit.present.plotting import PALETTE, money_formatter, new_ax
 
     ax = new_ax(ax)
     a = tx.loc[~tx["is_return"] & (tx["amount"] > 0), "amount"].to_numpy()

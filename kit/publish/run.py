@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from kit import __version__, paths
-from kit.config import KitConfig, load_config
-from kit.context import resolve_as_of
-from kit.periods import period_label
+from kit import __version__
+from kit.core import paths
+from kit.core.config import KitConfig, load_config
+from kit.publish.context import resolve_as_of
+from kit.core.periods import period_label
 
 #: Section titles, in both languages, keyed by notebook name.
 SECTION_TITLES = {
@@ -179,7 +180,7 @@ def run(
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
     footer = footer_html(run_meta, language)
-    from kit.report import export_html
+    from kit.present.report import export_html
 
     for name in notebooks:
         export_html(
@@ -191,7 +192,7 @@ def run(
     run_meta["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     (build / "run.json").write_text(json.dumps(run_meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
-    from kit.index_page import build_index
+    from kit.publish.index_page import build_index
 
     index = build_index(build, cfg, run_meta, nav=nav, notebooks=notebooks)
     _swap_in(build, final)

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 
-from kit import paths
-from kit.config import CANONICAL_COLUMNS, InputTable
+from kit.core import paths
+from kit.core.config import CANONICAL_COLUMNS, InputTable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kit.config import KitConfig
+    from kit.core.config import KitConfig
 
 
 class InputError(ValueError):

@@ -44,10 +44,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln, hyp2f1
 
-from kit.summary import _days, _floor_one, _period_purchases, _unit_days
-from kit.summary import calibration_holdout, compress, customer_summary
-from kit.labels import tr as _t
-from kit.report import with_formats as _with_formats
+from kit.stages.summary import _days, _floor_one, _period_purchases, _unit_days
+from kit.stages.summary import calibration_holdout, compress, customer_summary
+from kit.present.labels import tr as _t
+from kit.present.report import with_formats as _with_formats
 
 #: Model time units per month in lifetimes' ``customer_lifetime_value`` (``freq`` W, D, M).
 #: The kit uses them by default so its CLV equals lifetimes'; note that they differ slightly
@@ -1571,8 +1571,8 @@ def assess(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, settings=
     :class:`ClvAssessment`. ``settings`` is ``cfg.clv`` (:class:`kit.config.Clv`; default
     values when None).
     """
-    from kit.config import Clv
-    from kit.features import purchase_mask
+    from kit.core.config import Clv
+    from kit.stages.features import purchase_mask
 
     cfg = settings if settings is not None else Clv()
     as_of = pd.Timestamp(as_of).normalize()
@@ -1697,7 +1697,7 @@ def conditional_display(validation: HoldoutValidation, lang: str) -> pd.DataFram
 
 def roi_display(roi: pd.DataFrame, lang: str) -> pd.DataFrame:
     """:func:`roi_table` with quadrant labels and report-language headers."""
-    from kit.labels import label
+    from kit.present.labels import label
 
     h = [_t(lang, "象限", "Quadrant"), _t(lang, "客户数", "Customers"), _t(lang, "预测CLV合计", "Total CLV"),
          _t(lang, "人均CLV", "Mean CLV"), _t(lang, "每客户年维护成本", "Yearly cost per customer"),
@@ -1715,7 +1715,7 @@ def p_alive_by_churn_risk(customers: pd.DataFrame, lang: str, *, churn_col: str 
 
     Per label: customers, mean and median P(alive), share with P(alive) < 0.5, total CLV.
     """
-    from kit.labels import label
+    from kit.present.labels import label
 
     order = ["high", "medium", "low"]
     d = customers[[churn_col, "p_alive", "clv"]].dropna(subset=["p_alive"])
@@ -1735,8 +1735,8 @@ def p_alive_by_churn_risk(customers: pd.DataFrame, lang: str, *, churn_col: str 
 
 def top_customers(customers: pd.DataFrame, lang: str, n: int = 20, *, mask_pii: bool = False) -> pd.DataFrame:
     """The ``n`` customers with the highest CLV, with their layers, in the report language."""
-    from kit.labels import label
-    from kit.privacy import mask_frame
+    from kit.present.labels import label
+    from kit.present.privacy import mask_frame
 
     d = customers[customers["clv"].notna()].sort_values("clv", ascending=False).head(n)
     d = mask_frame(d, mask_pii)

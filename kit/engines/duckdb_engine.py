@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kit import paths
-from kit.summary import SUMMARY_COLUMNS, _empty_summary, _unit_days
+from kit.core import paths
+from kit.stages.summary import SUMMARY_COLUMNS, _empty_summary, _unit_days
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from kit.config import KitConfig
+    from kit.core.config import KitConfig
 
 ENGINES = ("pandas", "duckdb", "spark")
 
@@ -99,8 +99,8 @@ def clean_transactions_by_engine(cfg: "KitConfig", as_of, *, test_customer_ids=(
             source = result.stats.pop("source")
             result.stats.pop("engine", None)
             return result, {**source, "engine": "duckdb"}
-    from kit.clean import clean_transactions
-    from kit.io import read_table
+    from kit.stages.clean import clean_transactions
+    from kit.io.read import read_table
 
     raw = read_table(spec, "transactions")
     result = clean_transactions(raw, cfg.cleaning, as_of, test_customer_ids=test_customer_ids)
@@ -325,7 +325,7 @@ CHUNK_BYTES = 1 << 22
 
 
 def _missing_tokens_sql() -> str:
-    from kit.io import MISSING_TOKENS
+    from kit.io.read import MISSING_TOKENS
 
     return ", ".join(f"'{_sql_str(t)}'" for t in sorted(MISSING_TOKENS))
 
@@ -343,7 +343,7 @@ def _head_lines(path: Path, encoding: str, n: int) -> list[str]:
 def _pandas_headers(path: Path, encoding: str, delimiter: str, header_idx: int) -> list[str]:
     """The source headers exactly as :func:`kit.io.read_table` names them (pandas reads the
     header line, then the same clean-up of empty, duplicate and reserved names)."""
-    from kit.io import unique_headers
+    from kit.io.read import unique_headers
 
     cols = pd.read_csv(path, encoding=encoding, sep=delimiter, skiprows=header_idx, header=0, nrows=0,
                        dtype=str, engine="c").columns
@@ -417,7 +417,7 @@ def open_transactions(con: "duckdb.DuckDBPyConnection", spec, table: str = "tran
     import codecs
     import csv
 
-    from kit.io import (InputError, SOURCE_ROW, detect_encoding, detect_format, find_header_row,
+    from kit.io.read import (InputError, SOURCE_ROW, detect_encoding, detect_format, find_header_row,
                         map_columns, sniff_delimiter)
 
     path = paths.resolve(spec.path)
@@ -587,14 +587,14 @@ class _Parsed:
         return name
 
     def ids(self, canon: str, out: str) -> None:
-        from kit.io import normalize_ids
+        from kit.io.read import normalize_ids
 
         m = self._map(canon, _plain_id, lambda u: pd.DataFrame({"value": _obj(normalize_ids(u))}))
         c = self.raw(canon)
         self.cols.append(f"CASE WHEN {_plain_id(c)} THEN {c} ELSE {m}.value END AS {out}")
 
     def dates(self, canon: str, out: str) -> None:
-        from kit.io import parse_dates
+        from kit.io.read import parse_dates
 
         def frame_of(u):
             v, ok = parse_dates(u)
@@ -606,7 +606,7 @@ class _Parsed:
                       f"CASE WHEN {_plain_date(c)} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok"]
 
     def numbers(self, canon: str, out: str, *, ratio: bool = False) -> None:
-        from kit.io import normalize_text, parse_amounts
+        from kit.io.read import normalize_text, parse_amounts
 
         def frame_of(u):
             t = normalize_text(u)
@@ -629,7 +629,7 @@ class _Parsed:
                       f"CASE WHEN {p} THEN true ELSE coalesce({m}.present, false) END AS {out}_present"]
 
     def text(self, canon: str, out: str, extra=None) -> None:
-        from kit.io import normalize_text
+        from kit.io.read import normalize_text
 
         def frame_of(u):
             t = normalize_text(u)
@@ -653,7 +653,7 @@ class _Parsed:
 def _clean_sql(con, src: _Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], table: str):
     import re
 
-    from kit.clean import CANONICAL_OPTIONAL_TX, MERGED_COLUMNS, MERGED_REASON, TEXT_COLUMNS_TX, TableResult, reconcile
+    from kit.stages.clean import CANONICAL_OPTIONAL_TX, MERGED_COLUMNS, MERGED_REASON, TEXT_COLUMNS_TX, TableResult, reconcile
 
     m = src.mapping
     has_oid, has_status = "order_id" in m, "status" in m
@@ -795,7 +795,7 @@ def _clean_sql(con, src: _Source, cleaning, as_of: pd.Timestamp, test_ids: set[s
         row = con.sql(f"SELECT {', '.join(invalid_sql)} FROM tx_out WHERE {clean_where}").fetchall()[0]
         invalid = {c: int(v) for c, v in zip([c for c in optional if c not in TEXT_COLUMNS_TX], row)}
     clean = _clean_dtypes(clean, optional, TEXT_COLUMNS_TX)
-    from kit.clean import flag_outliers
+    from kit.stages.clean import flag_outliers
 
     outliers = flag_outliers(clean.assign(is_outlier=False), cleaning)
     clean.insert(len(clean.columns) - 1, "is_outlier", outliers["mask"].to_numpy())
@@ -864,7 +864,7 @@ def _originals_json(rows: pd.DataFrame, columns: list[str]) -> list[str]:
 
 def _quarantine(q: pd.DataFrame, src: _Source, table: str, as_of: pd.Timestamp) -> pd.DataFrame:
     """kit.clean's quarantine frame (reason details written as the pandas path writes them)."""
-    from kit.clean import QUARANTINE_COLUMNS
+    from kit.stages.clean import QUARANTINE_COLUMNS
 
     def s(v) -> str:
         return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)

@@ -79,7 +79,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.config import (
+from kit.core.config import (
     DEFAULT_RFM_SEGMENTS,
     AbcClasses,
     Churn,
@@ -90,7 +90,7 @@ from kit.config import (
     ThreeD,
     ValueTiers,
 )
-from kit.features import (
+from kit.stages.features import (
     PreparedTransactions,
     business_features,
     day_number,
@@ -98,11 +98,11 @@ from kit.features import (
     prepare,
     window_totals,
 )
-from kit.labels import label
-from kit.labels import tr as _t
-from kit.report import with_formats as _with_formats
-from kit.periods import previous_period_end
-from kit.summary import customer_summary
+from kit.present.labels import label
+from kit.present.labels import tr as _t
+from kit.present.report import with_formats as _with_formats
+from kit.core.periods import previous_period_end
+from kit.stages.summary import customer_summary
 
 #: ``section`` of the notes this stage leaves for the report (``ctx.note``).
 SECTION = "02_layering"
@@ -824,7 +824,7 @@ def three_dimensional(
     role_demand = dict(DEFAULT_ROLE_DEMAND if role_demand is None else role_demand)
     growth_stages = dict(DEFAULT_GROWTH_STAGES if growth_stages is None else growth_stages)
     if decision_roles is None:
-        from kit.config import Personas
+        from kit.core.config import Personas
 
         decision_roles = Personas().decision_roles
     master = _master_frame(master)
@@ -1452,7 +1452,7 @@ def layer(
 
 
 def _purchase_rows(tx: pd.DataFrame) -> np.ndarray:
-    from kit.features import purchase_mask
+    from kit.stages.features import purchase_mask
 
     return purchase_mask(tx).to_numpy()
 
@@ -1621,8 +1621,8 @@ def _id_name(customers: pd.DataFrame, lang: str) -> pd.DataFrame:
 def quarter_label(as_of: pd.Timestamp | str, k: int) -> str:
     """Name of trailing quarter ``k`` (1 = the quarter ending at ``as_of``): ``2026-Q3`` when it
     is a calendar quarter, else the span ``2026-05-16..2026-08-15``."""
-    from kit.features import months_back
-    from kit.periods import period_label
+    from kit.stages.features import months_back
+    from kit.core.periods import period_label
 
     end = months_back(as_of, 3 * (k - 1))
     start = months_back(as_of, 3 * k) + pd.Timedelta(days=1)
@@ -1729,12 +1729,12 @@ def plot_rf_heatmap(
     """Heatmap of the mean ``value_col`` per R x F cell (R = 5 on top), cells annotated."""
     import seaborn as sns
 
-    from kit.plotting import new_ax
+    from kit.present.plotting import new_ax
 
     ax = new_ax(ax, figsize=(7.0, 5.0))
     m = rf_matrix(customers, value_col, bins)
     annot = m.map(lambda v: _short_money(v, currency) if pd.notna(v) else "")
-    from kit.plotting import money_formatter
+    from kit.present.plotting import money_formatter
 
     sns.heatmap(m, annot=annot.to_numpy(), fmt="", cmap="Blues", ax=ax, linewidths=0.5,
                 cbar_kws={"label": cbar_label, "format": money_formatter(currency)}, mask=m.isna())
@@ -1763,7 +1763,7 @@ def plot_quadrant(
 
     Above ``max_points`` customers a seeded random sample is drawn, and the plot says so.
     """
-    from kit.plotting import PALETTE, new_ax
+    from kit.present.plotting import PALETTE, new_ax
 
     ax = new_ax(ax, figsize=(7.5, 6.0))
     data = customers[["value_score", "potential_score", "quadrant"]]
@@ -1815,7 +1815,7 @@ def plot_migration(
     """Heatmap of a :func:`migration_matrix` (rows: previous period, columns: this one)."""
     import seaborn as sns
 
-    from kit.plotting import new_ax
+    from kit.present.plotting import new_ax
 
     ax = new_ax(ax, figsize=(6.5, 4.5))
     if money:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from kit.plotting import PALETTE, money_formatter, new_ax
+from kit.present.plotting import PALETTE, money_formatter, new_ax
 
 
 def plot_conditional_expectation(

@@ -22,10 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from kit import paths
-from kit.config import KitConfig
-from kit.labels import label
-from kit.periods import period_start, previous_period_end
+from kit.core import paths
+from kit.core.config import KitConfig
+from kit.present.labels import label
+from kit.core.periods import period_start, previous_period_end
 
 _DAY = pd.Timedelta(days=1)
 
@@ -185,8 +185,8 @@ def top_actions(
     """
     if customers is None or "priority" not in customers.columns or not len(customers):
         return None
-    from kit.deliverables import header
-    from kit.privacy import mask_frame
+    from kit.publish.deliverables import header
+    from kit.present.privacy import mask_frame
 
     c = mask_frame(customers, mask_pii).sort_values("priority", kind="mergesort").head(n)
     overdue = (c["follow_up_overdue"].astype("boolean").fillna(False)
@@ -225,7 +225,7 @@ def coming_period(
     need = {"owner", "cadence_days", "next_follow_up", "follow_up_overdue"}
     if customers is None or not need <= set(customers.columns):
         return None
-    from kit.strategy import activation_schedule, follow_up_plan, next_period
+    from kit.stages.strategy import activation_schedule, follow_up_plan, next_period
 
     schedule = None
     if cfg is not None and "first_purchase" in customers.columns:
@@ -245,7 +245,7 @@ def coming_period(
 def deliverable_links(artifacts: Path, lang: str) -> tuple[list[dict[str, str]], list[str]]:
     """The deliverables (workbook, then the three sheets' CSVs) with a description, and
     the other data files of the run, both as names relative to ``artifacts``."""
-    from kit.deliverables import SHEETS
+    from kit.publish.deliverables import SHEETS
 
     if not artifacts.exists():
         return [], []
@@ -285,8 +285,8 @@ def build_index(
     """Render ``index.html`` into ``run_dir`` from its artifacts and ``run.json`` data."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from kit.report import REPORT_CSS, cards, embed_font, nav_html
-    from kit.run import footer_html, section_title
+    from kit.present.report import REPORT_CSS, cards, embed_font, nav_html
+    from kit.publish.run import footer_html, section_title
 
     lang = meta["language"]
     art = run_dir / "artifacts"

@@ -1,6 +1,6 @@
 """Look at reports as a reader would: headless Chromium screenshots and render checks.
 
-``python -m kit.screenshots --out screenshots reports/`` writes a PNG of every page of the
+``python -m kit.publish.screenshots --out screenshots reports/`` writes a PNG of every page of the
 newest run folder under ``reports/`` (``make screenshots``). The functions here are also
 what the browser test uses: :func:`dump_dom` runs a page with a script that checks Chinese
 glyphs are drawn, and :class:`NetworkWatch` records any request the page makes.

@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from kit import paths
-from kit.config import KitConfig, load_config
-from kit.periods import period_label, period_end, previous_period_end
+from kit.core import paths
+from kit.core.config import KitConfig, load_config
+from kit.core.periods import period_label, period_end, previous_period_end
 
 
 @dataclass
@@ -165,7 +165,7 @@ def open_run(
     cfg = load_config(config_path, as_of=as_of or None, language=lang or None)
     resolved_as_of = resolve_as_of(cfg)
     if setup_plots:
-        from kit.plotting import setup
+        from kit.present.plotting import setup
 
         setup()
     ctx = RunContext(cfg=cfg, run_dir=paths.resolve(run_dir), as_of=resolved_as_of, lang=cfg.language)
@@ -178,6 +178,6 @@ def resolve_as_of(cfg: KitConfig) -> pd.Timestamp:
     latest order date in the transactions file."""
     if cfg.as_of is not None:
         return pd.Timestamp(cfg.as_of)
-    from kit.io import latest_date
+    from kit.io.read import latest_date
 
     return period_end(latest_date(cfg), cfg.period)

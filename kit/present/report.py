@@ -18,8 +18,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from kit import paths
-from kit.plotting import cjk_font_path
+from kit.core import paths
+from kit.present.plotting import cjk_font_path
 
 #: Tag that hides a cell (code and output) from the HTML: analysts' notes, set-up cells.
 HIDE_TAGS = ("remove-cell", "analyst-note")

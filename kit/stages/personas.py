@@ -106,9 +106,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from kit.checks import validate_cols as _require
-from kit.config import Personas
-from kit.labels import label
+from kit.core.checks import validate_cols as _require
+from kit.core.config import Personas
+from kit.present.labels import label
 
 #: Separator of multi-valued tags.
 SEP = "|"
@@ -1242,7 +1242,7 @@ def example_customers(customers: pd.DataFrame, result: ClusterResult, *, n: int 
     persona_label, orders_total, revenue_total, quadrant, tag_score``; ``name`` masked
     with :func:`kit.privacy.mask_name` when ``mask``.
     """
-    from kit.privacy import mask_frame
+    from kit.present.privacy import mask_frame
 
     if result.skipped:
         return pd.DataFrame()
@@ -1281,7 +1281,7 @@ def report_table(df: pd.DataFrame, lang: str, *, money: Iterable[str] = (), pct:
                  decimals: dict[str, int] | None = None, index: bool = False, **kwargs: Any):
     """:func:`kit.report.table` of ``df`` with report-language headers (:func:`localise`);
     formats are given by canonical column names."""
-    from kit import report
+    from kit.present import report
 
     tr = lambda cols: [label("persona_column", c, lang) for c in cols]  # noqa: E731
     dec = {label("persona_column", c, lang): d for c, d in (decimals or {}).items()}
@@ -1407,7 +1407,7 @@ def plot_tag_frequency(tags: pd.DataFrame, family: str, lang: str, cfg_personas:
     """Horizontal bars: share of customers per tag value of one family."""
     from matplotlib.ticker import PercentFormatter
 
-    from kit.plotting import PALETTE, new_ax
+    from kit.present.plotting import PALETTE, new_ax
 
     ax = new_ax(ax)
     freq = tag_frequencies(tags, family, lang, cfg_personas, top=top)
@@ -1430,7 +1430,7 @@ def plot_tag_overview(tags: pd.DataFrame, availability: dict[str, Any], lang: st
     """One tag frequency chart per available family, in a grid; returns the array of Axes."""
     import matplotlib.pyplot as plt
 
-    from kit.plotting import PALETTE
+    from kit.present.plotting import PALETTE
 
     fams = [f for f in FAMILIES if availability.get(f, False)]
     ncols = max(1, min(ncols, len(fams)))
@@ -1455,7 +1455,7 @@ def plot_tag_overview(tags: pd.DataFrame, availability: dict[str, Any], lang: st
 
 def plot_silhouette(result: ClusterResult, lang: str, *, ax=None):
     """Silhouette score per k; the chosen k highlighted."""
-    from kit.plotting import PALETTE, new_ax
+    from kit.present.plotting import PALETTE, new_ax
 
     ax = new_ax(ax, figsize=(6, 3.2))
     s = result.silhouette
@@ -1478,7 +1478,7 @@ _CELL_FORMATS = {"log_frequency": "{:,.1f}", "recency_days": "{:,.0f}", "log_mon
 def plot_cluster_profile(result: ClusterResult, lang: str, names: pd.Series | None = None, *, ax=None):
     """Heatmap of standardised centroids (colour: sd from the mean, clipped to +-2)
     annotated with the centroid in original units (orders, days, currency)."""
-    from kit.plotting import new_ax
+    from kit.present.plotting import new_ax
 
     z = result.centroids_std
     ax = new_ax(ax, figsize=(1.5 * len(z.columns) + 4.5, 0.7 * max(len(z), 2) + 1.8))

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit import privacy
-from kit.labels import label
+from kit.present import privacy
+from kit.present.labels import label
 
 # --------------------------------------------------------------------------------------
 # Column registry: canonical spine column -> header in both languages and display kind
@@ -330,7 +330,7 @@ def tag_values(customers: pd.DataFrame, lang: str, cfg_personas=None) -> pd.Data
     pain points, size bands and channels go through :func:`kit.personas.tag_label`;
     counts stay numbers.
     """
-    from kit.personas import tag_label
+    from kit.stages.personas import tag_label
 
     sep = "、" if lang == "zh" else ", "
     out = {}
@@ -349,7 +349,7 @@ def tag_values(customers: pd.DataFrame, lang: str, cfg_personas=None) -> pd.Data
 
 def _value_labels(cfg, lang: str) -> dict[str, dict[str, str]]:
     """Config-defined labels: RFM segment names (``cfg.layering.rfm.segments``)."""
-    from kit.config import DEFAULT_RFM_SEGMENTS
+    from kit.core.config import DEFAULT_RFM_SEGMENTS
 
     segments = cfg.layering.rfm.segments if cfg is not None else DEFAULT_RFM_SEGMENTS
     return {"rfm_segment": {r.name: r.label(lang) for r in segments}}
@@ -800,7 +800,7 @@ def styled(
     Money, share and count columns are found from their headers (plus ``money``), dates
     are shown as ``yyyy-mm-dd``; see :func:`kit.report.table`.
     """
-    from kit.report import table
+    from kit.present.report import table
 
     kinds = _kinds(df, lang)
     out = df.copy()

@@ -38,8 +38,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from kit.checks import validate_cols as _validate_cols
-from kit import paths
+from kit.core.checks import validate_cols as _validate_cols
+from kit.core import paths
 
 TimeUnit = Literal["day", "week", "month"]
 

@@ -1,0 +1,1 @@
+"""Config, paths, periods, checks and the column registry: what every layer stands on."""

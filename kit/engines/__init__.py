@@ -1,0 +1,1 @@
+"""Engine-specific execution of the transaction-level rules (DuckDB, Spark)."""

@@ -1,0 +1,1 @@
+"""The only place that turns data into what a reader sees: tables, plots, messages."""

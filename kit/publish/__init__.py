@@ -1,0 +1,1 @@
+"""HTML export, index page, deliverables, the runner and the command line."""

@@ -1,0 +1,1 @@
+"""Pure computation, in the order data flows: clean -> layering -> personas -> clv -> strategy."""
