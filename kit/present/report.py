@@ -20,6 +20,7 @@ import pandas as pd
 
 from kit.core import paths
 from kit.present.plotting import cjk_font_path
+from kit.present.table import TABLE_CSS
 
 #: Tag that hides a cell (code and output) from the HTML: analysts' notes, set-up cells.
 HIDE_TAGS = ("remove-cell", "analyst-note")
@@ -49,7 +50,7 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown, table, th, td 
 .kit-card .kit-card-label { color: #555; font-size: 12px; }
 .kit-card .kit-card-value { font-size: 22px; font-weight: 600; color: #1d3b57; }
 .kit-card .kit-card-delta { font-size: 12px; color: #555; }
-"""
+""" + TABLE_CSS
 
 
 # --------------------------------------------------------------------------------------

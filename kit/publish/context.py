@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,10 @@ import pandas as pd
 
 from kit.core import paths
 from kit.core.config import KitConfig, load_config
+from kit.core.notes import Note
 from kit.core.periods import period_label, period_end, previous_period_end
+from kit.present import messages
+from kit.present.table import table
 
 
 @dataclass
@@ -96,40 +100,83 @@ class RunContext:
         return getattr(self.cfg.inputs, table) is not None
 
     # ---- language -------------------------------------------------------------------
+    # Notebooks speak in message codes (kit/present/messages/*.yml): ``ctx.say(code, **params)``.
+    # The two-sentence form ``ctx.say(zh, en)`` is the old API, kept only while the stages move
+    # to codes; tests/test_messages.py fails when a notebook still uses it.
+    def text(self, code: str, /, **params: Any) -> str:
+        """The message ``code`` in the report language."""
+        return messages.text(code, self.lang, **params)
+
+    def label(self, vocabulary: str, key: object) -> str:
+        """The report-language label of a stored key."""
+        return messages.label(vocabulary, key, self.lang)
+
     def t(self, zh: str, en: str) -> str:
-        """The text in the report language."""
+        """Legacy: the text in the report language."""
         return zh if self.lang == "zh" else en
 
-    def h1(self, zh: str, en: str) -> None:
-        _markdown(f"# {self.t(zh, en)}")
+    def _words(self, code: str, legacy: tuple, params: dict) -> str:
+        if legacy:
+            return self.t(code, legacy[0])
+        return self.text(code, **params)
 
-    def h2(self, zh: str, en: str) -> None:
-        _markdown(f"## {self.t(zh, en)}")
+    def h1(self, code: str, /, *legacy: str, **params: Any) -> None:
+        _markdown(f"# {self._words(code, legacy, params)}")
 
-    def h3(self, zh: str, en: str) -> None:
-        _markdown(f"### {self.t(zh, en)}")
+    def h2(self, code: str, /, *legacy: str, **params: Any) -> None:
+        _markdown(f"## {self._words(code, legacy, params)}")
 
-    def say(self, zh: str, en: str) -> None:
-        """A paragraph of report text (Markdown)."""
-        _markdown(self.t(zh, en))
+    def h3(self, code: str, /, *legacy: str, **params: Any) -> None:
+        _markdown(f"### {self._words(code, legacy, params)}")
 
-    def note(self, section: str, zh: str, en: str, *, kind: str = "info") -> None:
-        """Show a statement in the report and keep it for the run summary.
+    def say(self, code: str, /, *legacy: str, **params: Any) -> None:
+        """A paragraph of report text (Markdown; parameters are escaped)."""
+        if legacy:
+            _markdown(self.t(code, legacy[0]))
+            return
+        safe = {k: (_md_escape(v) if isinstance(v, str) else v) for k, v in params.items()}
+        _markdown(self.text(code, **safe))
 
-        ``kind`` is ``info``, ``warning`` or ``omitted`` (a section the data cannot support:
-        say which and why, never fill in a substitute).
-        """
-        entry = {"section": section, "kind": kind, "zh": zh, "en": en}
+    def table(self, df: pd.DataFrame, /, *, caption: str | None = None, **kwargs: Any) -> None:
+        """Display ``df`` through the one table function (escaped, masked, labelled)."""
+        from IPython.display import display
+
+        display(table(df, self.lang, mask_pii=self.cfg.report.mask_pii, caption=caption, **kwargs))
+
+    def note(self, note: "Note | str", /, *legacy: str, kind: str = "info") -> None:
+        """Show a stage's :class:`Note` (or, legacy, ``section, zh, en``) and keep it for the
+        run summary (``notes.json``)."""
+        if isinstance(note, Note):
+            entry = note.as_dict()
+            shown = messages.render(note, self.lang)
+            kind = note.kind
+        else:
+            section, zh, en = note, legacy[0], legacy[1]
+            entry = {"section": section, "kind": kind, "zh": zh, "en": en}
+            shown = self.t(zh, en)
         self.notes.append(entry)
-        _callout(self.t(zh, en), kind)
+        _callout(shown, kind)
         self._save_notes(entry)
 
-    def _save_notes(self, entry: dict[str, str]) -> None:
+    def notes_of(self, notes: "list[Note]", section: str = "") -> None:
+        """Show every note of a stage."""
+        for n in notes:
+            self.note(n if n.section or not section else Note(n.code, n.params, n.kind, section))
+
+    def _save_notes(self, entry: dict[str, Any]) -> None:
         p = self.artifact("notes.json")
         existing = json.loads(p.read_text(encoding="utf-8")) if p.exists() else []
         if entry not in existing:
             existing.append(entry)
         p.write_text(json.dumps(existing, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def _md_escape(value: str) -> str:
+    """A parameter shown as text in Markdown: markup characters escaped, HTML inert."""
+    return _MD_SPECIAL.sub(r"\\\1", value)
 
 
 def _markdown(text: str) -> None:
