@@ -92,3 +92,65 @@ def test_overrides_and_missing_file(tmp_path):
 def test_bad_regex_rejected():
     with pytest.raises(ConfigError, match="cleaning.test_account_pattern"):
         parse_config(MINIMAL | {"cleaning": {"test_account_pattern": "("}})
+
+
+# ---- defaults live in packaged YAML (kit/core/defaults/*.yml) ------------------------------------
+
+
+def test_defaults_equal_the_packaged_yaml():
+    from kit.core.config import CANONICAL_COLUMNS, SYNONYMS, InputTable, default, defaults_tree
+
+    tree = defaults_tree()
+    cfg = parse_config(MINIMAL).model_dump(mode="json", exclude={"client", "inputs"})
+    assert cfg == {k: tree[k] for k in KitConfig.model_fields if k in tree}
+    assert set(cfg) == set(KitConfig.model_fields) - {"client", "inputs", "source"}
+    assert InputTable(path="x.csv").model_dump() == {"path": "x.csv", **tree["entries"]["input_table"]}
+    assert CANONICAL_COLUMNS["transactions"]["required"] == tree["columns"]["transactions"]["required"]
+    assert SYNONYMS["customers"]["name"] == tree["columns"]["customers"]["synonyms"]["name"]
+    for table, spec in tree["columns"].items():  # synonyms only for canonical columns
+        assert set(spec["synonyms"]) <= set(spec["required"]) | set(spec["optional"]), table
+    from kit.io import headers  # the reader matches headers by the packaged synonyms
+
+    assert headers.SYNONYMS == SYNONYMS and headers.CANONICAL_COLUMNS == CANONICAL_COLUMNS
+    assert default("layering.value_tiers") == {"high_min": 500_000, "medium_min": 100_000, "window_months": 12}
+    assert default("strategy.playbook.star.cadence_days") == 30
+    default("cleaning")["refunds"] = "changed"  # a copy: the packaged defaults stay as they are
+    assert default("cleaning.refunds") == "net"
+
+
+def test_packaged_defaults_hold_only_known_keys():
+    """The YAML tree validates as a config itself, so a misspelt default key fails here."""
+    from kit.core.config import InputTable, Play, RfmSegmentRule, defaults_tree
+
+    tree = defaults_tree()
+    assert set(tree) <= set(KitConfig.model_fields) | {"entries", "columns"}
+    sections = {k: v for k, v in tree.items() if k not in ("entries", "columns")}
+    parse_config(sections | MINIMAL)
+    entries = tree["entries"]
+    assert set(entries["input_table"]) < set(InputTable.model_fields)
+    assert set(entries["rfm_segment"]) < set(RfmSegmentRule.model_fields)
+    assert set(entries["play"]) < set(Play.model_fields)
+
+
+def test_partial_section_keeps_the_other_defaults():
+    cfg = parse_config(MINIMAL | {"cleaning": {"outliers": {"method": "zscore"}},
+                                  "layering": {"rfm": {"segments": [{"name": "All", "label": {"zh": "全部", "en": "All"}}]}}})
+    assert cfg.cleaning.outliers.method == "zscore" and cfg.cleaning.outliers.iqr_factor == 3.0
+    assert cfg.cleaning.refunds == "net" and cfg.layering.rfm.bins == 5
+    seg = cfg.layering.rfm.segments[0]
+    assert (seg.r, seg.f, seg.m, seg.fm) == ((1, 5), (1, 5), (1, 5), None)
+    assert cfg.inputs.transactions.encoding == "auto" and cfg.inputs.customers is None
+    # a given mapping replaces its default whole (weights must still sum to 1)
+    cfg = parse_config(MINIMAL | {"layering": {"quadrant": {"value_weights": {"amount_12m": 0.5, "profit": 0.5}}}})
+    assert cfg.layering.quadrant.value_weights == {"amount_12m": 0.5, "profit": 0.5}
+
+
+def test_kit_check_prints_the_resolved_config(capsys):
+    import json
+
+    from kit.publish.cli import main
+
+    for name in ("demo.yml", "cdnow.yml"):
+        assert main(["check", "--config", str(paths.CONFIGS_DIR / name)]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert printed == json.loads(load_config(paths.CONFIGS_DIR / name).model_dump_json())

@@ -4,6 +4,7 @@ Everything else asks here (``PROJ_ROOT``, ``resolve``) instead of building paths
 """
 from __future__ import annotations
 
+import importlib.resources as resources
 from pathlib import Path
 
 PROJ_ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ ARTIFACTS = {
     "customers": "customers.parquet",
     "model_params": "model_params.json",
     "deliverables": "deliverables.xlsx",
+    "follow_up_summary": "follow_up_summary.json",  # 05_strategy -> index.html (the coming period)
 }
 
 
@@ -56,8 +58,6 @@ def lifetimes_dataset(name: str) -> Path:
     Read through ``importlib.resources``; ``lifetimes.datasets`` itself is not imported
     because its import needs ``pkg_resources``, absent from new setuptools.
     """
-    import importlib.resources as resources
-
     ref = resources.files("lifetimes") / "datasets" / name
     path = Path(str(ref))
     if not path.exists():

@@ -1,0 +1,104 @@
+"""Inputs and cleaning (DOMAIN.md section 1): the files, how to read them, how their headers
+map to the canonical columns, and the cleaning rules."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from kit.core.config.base import Defaulted, Strict, default
+
+_COLUMNS = default("columns")
+
+#: Canonical column names per table. ``required`` must be present after mapping.
+CANONICAL_COLUMNS: dict[str, dict[str, list[str]]] = {
+    table: {"required": spec["required"], "optional": spec["optional"]} for table, spec in _COLUMNS.items()
+}
+
+#: Common source headers per canonical column, in order of preference (first wins).
+SYNONYMS: dict[str, dict[str, list[str]]] = {table: spec["synonyms"] for table, spec in _COLUMNS.items()}
+
+
+class InputTable(Defaulted):
+    """One input file: where it is, how to read it, and how its headers map."""
+
+    defaults_at = "entries.input_table"
+
+    path: str = Field(description="file path, relative to the project root or absolute")
+    format: Literal["auto", "csv", "excel", "parquet"]
+    encoding: str = Field(description="'auto' detects UTF-8 / UTF-8-BOM / GBK / GB18030")
+    sheet: str | int = Field(description="Excel sheet name or 0-based index")
+    header_row: int | None = Field(ge=0, description="0-based row of the header; None finds it below title rows")
+    delimiter: str | None = Field(
+        description="CSV delimiter (one character, or 'whitespace' for space-aligned text); None sniffs it"
+    )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, v: str | None) -> str | None:
+        if v is not None and v != "whitespace" and len(v) != 1:
+            raise ValueError("a delimiter is one character (',', ';', '\\t', '|') or 'whitespace'")
+        return v
+    columns: dict[str, str] = Field(
+        description="canonical name -> source header; unmapped names are matched by synonyms",
+    )
+
+
+class Inputs(Strict):
+    transactions: InputTable
+    customers: InputTable | None = None
+    interactions: InputTable | None = None
+
+
+class OutlierRule(Defaulted):
+    """Outliers are flagged (``is_outlier``) and kept, never dropped."""
+
+    defaults_at = "cleaning.outliers"
+
+    method: Literal["none", "iqr", "zscore", "quantile"]
+    iqr_factor: float = Field(gt=0, description="flag amount > Q3 + k * IQR (on log amount)")
+    zscore: float = Field(gt=0)
+    quantile: float = Field(gt=0.5, lt=1.0)
+
+
+class Cleaning(Defaulted):
+    defaults_at = "cleaning"
+
+    duplicates: Literal["quarantine", "keep"]
+    missing_customer_id: Literal["quarantine"]
+    future_dates: Literal["quarantine", "keep"]
+    zero_amount: Literal["quarantine", "keep"]
+    refunds: Literal["net", "keep", "drop"] = Field(
+        description="net: subtract from the matching order; keep: keep as return rows "
+        "(is_return, never counted as purchases); drop: quarantine them",
+    )
+    cancelled_statuses: list[str]
+    refund_statuses: list[str]
+    test_account_pattern: str = Field(description="regex on customer id or name")
+    outliers: OutlierRule
+    interaction_score_scale: Literal["auto", "0-10", "0-100"] = Field(
+        description="auto: a source whose scores are all <= 10 is 0-10 and is x10"
+    )
+    interaction_types: dict[str, str] = Field(
+        description="source interaction type -> canonical type (inquiry, complaint, survey, "
+        "login, visit, referral, call); English canonical names pass through",
+    )
+    master_duplicates: Literal["keep_latest"]
+    growth_stages: dict[str, str] = Field(
+        description="master growth-stage value -> startup / growth / mature; unknown values are kept and listed",
+    )
+    latest_date_min_share: float = Field(
+        gt=0, le=1, description="without as_of: the data ends at the last month with at least this "
+        "share of the median monthly order count (sparse future-dated rows do not move it)",
+    )
+    amount_tolerance: float = Field(ge=0, description="reconciliation tolerance, currency units")
+
+    @field_validator("test_account_pattern")
+    @classmethod
+    def _regex_compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from e
+        return v
