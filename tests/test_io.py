@@ -386,3 +386,19 @@ def test_read_table_only_reads_requested_columns(tmp_path):
     raw = read_table(spec(p), "transactions", only=["order_date"])
     assert list(raw.frame.columns) == ["订单日期", "source_row"]
     assert raw.mapping == {"order_date": "订单日期"}
+
+
+def test_io_imports_only_core_and_reexports_its_parts():
+    """kit.io sits on kit.core only; its public names are importable from kit.io and kit.io.read."""
+    import ast
+
+    import kit.io
+    import kit.io.read
+
+    folder = Path(kit.io.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kit"):
+                assert node.module.startswith(("kit.core", "kit.io")), (path.name, node.module)
+    for name in kit.io.__all__:
+        assert getattr(kit.io, name) is getattr(kit.io.read, name), name

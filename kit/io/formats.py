@@ -1,0 +1,148 @@
+"""How a client export is stored: its format, text encoding and delimiter.
+
+:func:`detect_format` (CSV, Excel or Parquet, from the first bytes), :func:`detect_encoding`
+(UTF-8, UTF-8 with BOM, GBK, GB18030, UTF-16) and :func:`sniff_delimiter`; the
+:class:`InputError` every reader raises, and :data:`SOURCE_ROW`, the column holding the row
+number a person sees in an editor or in Excel.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+
+class InputError(ValueError):
+    """An input file that cannot be read or mapped; the message names the file and the fix."""
+
+
+#: Column of a read table holding each row's line (CSV) or row (Excel) number.
+SOURCE_ROW = "source_row"
+
+#: Rows scanned for the header below title rows.
+HEADER_SCAN_ROWS = 30
+
+#: ``delimiter: whitespace`` splits on runs of spaces and tabs (leading ones ignored).
+WHITESPACE = "whitespace"
+
+_MAGIC = {b"PK\x03\x04": "excel", b"PAR1": "parquet", b"\xd0\xcf\x11\xe0": "xls"}
+
+
+def detect_format(path: Path, configured: str = "auto") -> str:
+    """``csv``, ``excel`` or ``parquet``: the configured one, else from the file's first bytes,
+    else from its suffix. An old ``.xls`` workbook raises :class:`InputError`."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    magic = next((fmt for m, fmt in _MAGIC.items() if head.startswith(m)), None)
+    if magic == "xls":
+        raise InputError(
+            f"{path}: is an old Excel 97-2003 workbook (.xls); open it in Excel and save it "
+            "as .xlsx (or export CSV), then point the config at the new file"
+        )
+    if configured != "auto":
+        if configured == "csv" and magic is not None:
+            raise InputError(
+                f"{path}: is configured as CSV but is a binary {magic} file; "
+                f"set format: {magic} (or auto) in the config"
+            )
+        return configured
+    if magic is not None:
+        return magic
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        raise InputError(f"{path}: has an Excel suffix but is not an .xlsx workbook (damaged or renamed)")
+    if suffix in (".parquet", ".pq"):
+        raise InputError(f"{path}: has a Parquet suffix but is not a Parquet file (damaged or renamed)")
+    return "csv"
+
+
+
+# ---- CSV ----------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path, sample_bytes: int = 1 << 16) -> str:
+    """The text encoding of a CSV file: ``utf-8-sig`` (BOM), ``utf-8``, ``gbk``, ``gb18030``.
+
+    A BOM decides at once. Otherwise the whole file is decoded in chunks, trying UTF-8, then
+    GBK, then GB18030 (GBK is a subset of GB18030, so the narrower name is reported when it
+    fits). A file that looks binary raises :class:`InputError`.
+    """
+    with open(path, "rb") as f:
+        head = f.read(sample_bytes)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _looks_binary(head):
+        raise InputError(
+            f"{path}: does not look like a text (CSV) file: it holds binary data. If it is an "
+            "Excel workbook or a Parquet file, give it the right suffix or set format in the config; "
+            "otherwise ask the client for a CSV or Excel export"
+        )
+    for enc in ("utf-8", "gbk", "gb18030"):
+        if _decodes(path, enc):
+            return enc
+    best = from_bytes(head).best()
+    if best is None:
+        raise InputError(
+            f"{path}: no text encoding fits this file (tried UTF-8, GBK, GB18030); it may be "
+            "binary or damaged. Set inputs.<table>.encoding in the config if you know it"
+        )
+    return best.encoding
+
+
+def _looks_binary(head: bytes) -> bool:
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return control / len(head) > 0.05
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+
+
+def _head_lines(path: Path, encoding: str, n: int, table: str) -> list[str]:
+    try:
+        with open(path, encoding=encoding, newline="") as f:
+            out = []
+            for line in f:
+                out.append(line.rstrip("\r\n"))
+                if len(out) >= n:
+                    break
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{path}: cannot be decoded as {encoding} ({e.reason}); set inputs.{table}.encoding "
+            "to the right one (utf-8, gbk, gb18030) or to auto"
+        ) from None
+    return out
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter among ``, \\t ; |`` that splits the most lines into the same number of
+    fields (more than one); ``,`` when none does."""
+    best, best_score = ",", (0, 0)
+    sample = [line for line in lines if line.strip()][:20]
+    for d in (",", "\t", ";", "|"):
+        counts = [len(next(csv.reader([line], delimiter=d), [])) for line in sample]
+        if not counts or max(counts) < 2:
+            continue
+        width = max(set(counts), key=counts.count)
+        score = (sum(1 for c in counts if c == width and c > 1), width)
+        if score > best_score:
+            best, best_score = d, score
+    return best
