@@ -174,7 +174,7 @@ def worker_kit(csv: str, parquet: str, out: str) -> dict[str, Any]:
     from kit.core.config import Cleaning, InputTable
     from kit.io.read import read_table
 
-    clv._fast_fitter("bgnbd")  # imports lifetimes (about a second), as the other worker does
+    clv._fast_fitter("bgnbd")  # lifetimes is imported with kit.stages.clv, as the other worker imports it
     mem, st = StageMemory(), {}
     as_of = pd.Timestamp(AS_OF)
     _timed(st, mem, "read_parquet", lambda: read_table(InputTable(path=parquet, format="parquet"), "transactions"))

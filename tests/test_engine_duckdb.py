@@ -1,4 +1,4 @@
-"""kit.engine_duckdb: the DuckDB engine gives the pandas path's numbers.
+"""kit.engines.duckdb_engine: the DuckDB engine gives the pandas path's numbers.
 
 The summary is compared with :func:`kit.summary.customer_summary` to 1e-9 on the bundled
 sample data (cleaned by the pandas path), on simulated BG/NBD data, and on tiny inline
@@ -12,10 +12,18 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb")
 
+from kit import engines  # noqa: E402
 from kit.core import paths  # noqa: E402
-from kit.core.config import load_config  # noqa: E402
+from kit.core.config import Cleaning, InputTable, load_config  # noqa: E402
 from kit.datasets import simulate_bgnbd  # noqa: E402
-from kit.engines.duckdb_engine import choose_engine, summary_duckdb  # noqa: E402
+from kit.engines.duckdb_engine import (  # noqa: E402
+    choose_engine,
+    clean_transactions_by_engine,
+    clean_transactions_duckdb,
+    summary_duckdb,
+)
+from kit.io import read_table  # noqa: E402
+from kit.stages import clean as clean_stage  # noqa: E402
 from kit.stages.features import purchase_mask  # noqa: E402
 from kit.stages.summary import customer_summary  # noqa: E402
 
@@ -33,10 +41,8 @@ def assert_same_summary(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1
 @pytest.fixture(scope="module")
 def sample_clean():
     """The bundled sample's transactions, cleaned by the pandas path (kit.clean)."""
-    from kit.stages.clean import clean_all
-
     cfg = load_config(paths.DEFAULT_CONFIG)
-    return clean_all(cfg, pd.Timestamp(AS_OF)).transactions
+    return clean_stage.clean_all(cfg, pd.Timestamp(AS_OF)).transactions
 
 
 def test_summary_equals_pandas_on_the_sample_data(sample_clean, tmp_path):
@@ -130,17 +136,12 @@ def assert_same_cleaning(ours, theirs) -> None:
 
 
 def pandas_cleaning(spec, cleaning, as_of, **kw):
-    from kit.stages.clean import clean_transactions
-    from kit.io.read import read_table
-
-    return clean_transactions(read_table(spec, "transactions"), cleaning, pd.Timestamp(as_of), **kw)
+    return clean_stage.clean_transactions(read_table(spec, "transactions"), cleaning, pd.Timestamp(as_of), **kw)
 
 
 @pytest.mark.parametrize("refunds", ["net", "keep", "drop"])
 def test_cleaning_equals_pandas_on_the_sample_data(refunds):
     """data/sample/orders.csv: GBK, CRLF, every injected defect; transcoded to UTF-8 for DuckDB."""
-    from kit.engines.duckdb_engine import clean_transactions_duckdb
-
     cfg = load_config(paths.DEFAULT_CONFIG)
     cleaning = cfg.cleaning.model_copy(update={"refunds": refunds})
     test_ids = {"000017"}  # as if the customer master marked this customer a test account
@@ -153,9 +154,6 @@ def test_cleaning_equals_pandas_on_the_sample_data(refunds):
 
 def test_cleaning_rules_switched_off_and_other_layouts(tmp_path):
     """Title rows above the header, blank lines, a semicolon, UTF-8 with BOM, no order id."""
-    from kit.core.config import Cleaning, InputTable
-    from kit.engines.duckdb_engine import clean_transactions_duckdb
-
     body = ["Export 2024;;;", ";;;", "Kunde;Datum;Betrag;Status", "A01;2024-01-05;100,00;",
             "A01;2024-01-05;100,00;", "", "A02;05.01.2024;;", "test9;2024-02-01;5;", "A03;2024/2/3;-20;",
             "A03;2024-02-03 10:30;0;", " a04 ;2030-01-01;7;", "A05;45300;1.5万;cancelled", ""]
@@ -168,17 +166,12 @@ def test_cleaning_rules_switched_off_and_other_layouts(tmp_path):
         ours = clean_transactions_duckdb(spec, cleaning, "2024-12-31")
         theirs = pandas_cleaning(spec, cleaning, "2024-12-31")
         assert_same_cleaning(ours, theirs)
-    from kit.io.read import read_table
-
     raw = read_table(spec, "transactions")
     assert ours.stats["source"]["info"] == raw.info() and raw.info()["blank_rows_skipped"] == 1
     assert ours.stats["source"]["info"]["header_row"] == 3 and ours.stats["source"]["info"]["delimiter"] == ";"
 
 
 def test_cleaning_equals_pandas_on_parquet(tmp_path):
-    from kit.core.config import Cleaning, InputTable
-    from kit.engines.duckdb_engine import clean_transactions_duckdb
-
     tx = simulate_bgnbd(500, seed=2)
     tx.loc[3, "amount"] = 0.0
     tx = pd.concat([tx, tx.iloc[[5]]], ignore_index=True)  # an exact duplicate
@@ -192,9 +185,8 @@ def test_cleaning_equals_pandas_on_parquet(tmp_path):
 
 
 def test_clean_by_engine_is_the_same_either_way():
-    """The hook kit.clean.clean_all calls: same table and source description from both engines."""
-    from kit.engines.duckdb_engine import clean_transactions_by_engine
-
+    """The cleaner kit.engines.clean_all injects into the stage: the same table and source
+    description from both engines."""
     cfg = load_config(paths.DEFAULT_CONFIG)
     theirs, src_pandas = clean_transactions_by_engine(cfg, pd.Timestamp(AS_OF))
     cfg.engine.name = "duckdb"
@@ -207,8 +199,6 @@ def test_clean_by_engine_is_the_same_either_way():
 
 def test_clean_by_engine_falls_back_to_pandas_for_what_only_pandas_reads():
     """CDNOW's whitespace-delimited text is read by kit.io only, whatever the engine."""
-    from kit.engines.duckdb_engine import clean_transactions_by_engine
-
     cfg = load_config(paths.CONFIGS_DIR / "cdnow.yml")
     cfg.engine.name = "duckdb"
     result, source = clean_transactions_by_engine(cfg, pd.Timestamp("1998-06-30"))
@@ -217,16 +207,12 @@ def test_clean_by_engine_falls_back_to_pandas_for_what_only_pandas_reads():
 
 
 def test_clean_all_dispatches_to_duckdb_with_the_same_books():
-    """The hook in kit.clean.clean_all: engine.name = duckdb gives the pandas path's results."""
-    import pandas as pd
-
-    from kit.stages.clean import clean_all
-    from kit.core.config import load_config
-
+    """kit.engines.clean_all (the stage's clean_all with the engine's cleaner injected):
+    engine.name = duckdb gives the pandas path's results."""
     cfg = load_config("tests/fixtures/small.yml")
-    a = clean_all(cfg, pd.Timestamp("2026-09-30"))
+    a = engines.clean_all(cfg, pd.Timestamp("2026-09-30"))
     cfg.engine.name = "duckdb"
-    b = clean_all(cfg, pd.Timestamp("2026-09-30"))
+    b = engines.clean_all(cfg, pd.Timestamp("2026-09-30"))
     assert (a.quality["engine"], b.quality["engine"]) == ("pandas", "duckdb")
     pd.testing.assert_frame_equal(a.transactions.reset_index(drop=True), b.transactions.reset_index(drop=True),
                                   check_dtype=False)

@@ -1,4 +1,4 @@
-"""kit.engine_spark: the Spark SQL summary equals the pandas one (Spark in local mode).
+"""kit.engines.spark_engine: the Spark SQL summary (the SQL text DuckDB runs too) equals the pandas one (Spark in local mode).
 
 Runs where pyspark and a Java runtime are installed; skipped with the reason otherwise.
 """

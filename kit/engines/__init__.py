@@ -1,1 +1,11 @@
-"""Engine-specific execution of the transaction-level rules (DuckDB, Spark)."""
+"""Engine-specific execution of the transaction-level rules (DuckDB, Spark).
+
+The engines import the stages, never the reverse: :func:`clean_all` is
+:func:`kit.stages.clean.clean_all` with the transactions cleaned by the configured engine
+(:mod:`kit.engines.dispatch`). The SQL both engines run is written once
+(:mod:`kit.engines.summary_sql`, :mod:`kit.engines.dialect`); pyspark is optional and
+imported only by :mod:`kit.engines.spark_engine`'s functions.
+"""
+from kit.engines.dispatch import ENGINES, choose_engine, clean_all, clean_transactions_by_engine
+
+__all__ = ["ENGINES", "choose_engine", "clean_all", "clean_transactions_by_engine"]

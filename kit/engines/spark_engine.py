@@ -1,16 +1,21 @@
 """Spark engine: the customer summary as Spark SQL, for transactions that live in a cluster.
 
 :func:`summary_spark` computes the same per-customer table as
-:func:`kit.summary.customer_summary` (day resolution, lifetimes' conventions) with Spark SQL
+:func:`kit.stages.summary.customer_summary` (day resolution, lifetimes' conventions) with Spark SQL
 over a Spark DataFrame or a Parquet / CSV path that the cluster can read (``hdfs://``,
 ``s3a://``, a shared folder). Only the per-customer table -- one row per customer, four
 numbers -- comes back to pandas; the transactions never leave the cluster. The models
-(:mod:`kit.clv`) then run on that table on the driver as usual.
+(:mod:`kit.stages.clv`) then run on that table on the driver as usual.
 
 The master URL is ``engine.spark_master`` in the config (``local[2]`` by default: Spark on
 this machine, two cores; ``spark://host:7077``, ``yarn`` or ``k8s://...`` for a cluster).
 Needs ``pyspark`` and a Java runtime (Spark 4: Java 17 or later); see
 ``benchmarks/README.md`` for a cluster example.
+
+The SQL is :func:`kit.engines.summary_sql.summary_sql`, the text DuckDB runs too, in the
+Spark dialect (:data:`kit.engines.dialect.SPARK`). pyspark is optional (``pip install
+customer-value-kit[spark]``): it is imported inside the functions that need it, so that
+``import kit.engines`` works without it.
 
 Data shape: ``customer_id, order_date, amount [, is_return]`` -> ``customer_id`` (index,
 sorted) ``-> frequency, recency, T, monetary_value`` (float).
@@ -22,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kit.stages.summary import SUMMARY_COLUMNS, _empty_summary, _unit_days
+from kit.engines.dialect import SPARK
+from kit.engines.summary_sql import check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
+from kit.stages.summary import _unit_days
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -41,7 +48,7 @@ def spark_session(master: str = "local[2]", *, app_name: str = APP_NAME,
     transfer of the per-customer table to pandas, no web UI. ``config`` adds or overrides
     Spark settings (``spark.executor.memory`` ...).
     """
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # optional dependency: imported only when Spark is used
 
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.sql.session.timeZone", "UTC")
@@ -57,10 +64,6 @@ def session_for(cfg: "KitConfig", **kwargs: Any) -> "SparkSession":
     return spark_session(cfg.engine.spark_master, **kwargs)
 
 
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def spark_frame(spark: "SparkSession", source: Any, *, customer_col: str = "customer_id") -> "SparkDataFrame":
     """A Spark DataFrame over ``source``: a Spark DataFrame, a Parquet or CSV path (any URL
     the cluster reads; a folder of part files too), or a pandas DataFrame (small data, tests).
@@ -68,7 +71,7 @@ def spark_frame(spark: "SparkSession", source: Any, *, customer_col: str = "cust
     CSV files need a header; they are read as text (ids keep their leading zeros) and the
     summary casts dates (``YYYY-MM-DD[ hh:mm:ss]``) and amounts.
     """
-    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import DataFrame as SparkDataFrame  # optional dependency, see spark_session
 
     if isinstance(source, SparkDataFrame):
         return source
@@ -89,41 +92,6 @@ def spark_frame(spark: "SparkSession", source: Any, *, customer_col: str = "cust
     return spark.read.parquet(path)
 
 
-def summary_sql(view: str, as_of: pd.Timestamp | None, unit_days: float, *, customer_col: str = "customer_id",
-                date_col: str = "order_date", amount_col: str | None = "amount",
-                purchase_filter: str | None = None) -> str:
-    """The Spark SQL of :func:`summary_spark` over the temporary view ``view``.
-
-    The same steps as :func:`kit.engine_duckdb.summary_sql`: day floor, as_of cut, one
-    purchase per customer and day, then frequency, recency, T and the mean repeat spend.
-    """
-    c, d = _ident(customer_col), _ident(date_col)
-    amt = _ident(amount_col) if amount_col else "0.0"
-    where = f"\n    WHERE {purchase_filter}" if purchase_filter else ""
-    end = f"DATE'{as_of:%Y-%m-%d}'" if as_of is not None else "(SELECT max(day) FROM days)"
-    unit = f"CAST({unit_days!r} AS DOUBLE)"  # a bare 7.0 is a DECIMAL literal in Spark SQL
-    money = (",\n       CASE WHEN count(*) > 1 THEN sum(CASE WHEN day > first_day THEN amount ELSE 0.0D END)"
-             " / (count(*) - 1) ELSE 0.0D END AS monetary_value") if amount_col else ""
-    return f"""
-WITH src AS (
-    SELECT CAST({c} AS STRING) AS customer_id, CAST({d} AS DATE) AS day, CAST({amt} AS DOUBLE) AS amount
-    FROM {view}{where}
-), days AS (
-    SELECT customer_id, day, sum(amount) AS amount FROM src GROUP BY customer_id, day
-), kept AS (
-    SELECT customer_id, day, amount, min(day) OVER (PARTITION BY customer_id) AS first_day
-    FROM days WHERE day <= {end}
-)
-SELECT customer_id,
-       CAST(count(*) - 1 AS DOUBLE) AS frequency,
-       CAST(datediff(max(day), min(day)) AS DOUBLE) / {unit} AS recency,
-       CAST(datediff({end}, min(day)) AS DOUBLE) / {unit} AS T{money}
-FROM kept
-GROUP BY customer_id
-ORDER BY customer_id
-"""
-
-
 def summary_spark(
     source: Any,
     as_of=None,
@@ -138,7 +106,7 @@ def summary_spark(
 ) -> pd.DataFrame:
     """Per-customer BG/NBD and Gamma-Gamma inputs as Spark SQL; only that table comes back.
 
-    Equal to :func:`kit.summary.customer_summary` (``freq="D"``) on the same rows, to 1e-9:
+    Equal to :func:`kit.stages.summary.customer_summary` (``freq="D"``) on the same rows, to 1e-9:
     ``customer_id, order_date [, amount]`` -> ``customer_id -> frequency, recency, T
     [, monetary_value]``.
 
@@ -158,7 +126,7 @@ def summary_spark(
     customer_col, date_col, amount_col : str
         Column names; ``amount_col=None`` omits ``monetary_value``.
     purchases_only : bool
-        Keep purchases only (``amount > 0``, not ``is_return``), as the CLV stage does.
+        Keep purchases only, as the CLV stage does (:data:`kit.stages.features.PURCHASE_SQL`).
 
     Returns
     -------
@@ -174,36 +142,19 @@ def summary_spark(
     unit_days = _unit_days(time_unit)
     spark = spark if spark is not None else spark_session(master or "local[2]")
     frame = spark_frame(spark, source, customer_col=customer_col)
-    needed = [c for c in (customer_col, date_col, amount_col) if c is not None]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ValueError(f"Required column(s) {', '.join(map(repr, missing))} missing from transactions; "
-                         f"columns present: {', '.join(frame.columns)}")
-    from pyspark.sql import functions as F
+    needed = needed_columns(frame.columns, customer_col, date_col, amount_col)
+    from pyspark.sql import functions as F  # optional dependency, see spark_session
 
     nulls = frame.select([F.sum(F.col(c).isNull().cast("long")).alias(c) for c in needed]).collect()[0]
-    for c in needed:
-        if nulls[c]:
-            raise ValueError(f"{nulls[c]} transaction(s) have no {c!r}; clean the data first "
-                             "(kit.clean quarantines such rows with a reason)")
-    purchase = None
-    if purchases_only:
-        parts = [f"CAST({_ident(amount_col)} AS DOUBLE) > 0"] if amount_col else []
-        if "is_return" in frame.columns:
-            parts.append("NOT coalesce(CAST(is_return AS BOOLEAN), false)")
-        purchase = " AND ".join(parts) or None
+    check_no_nulls([nulls[c] for c in needed], needed)
+    purchase = purchase_filter(frame.columns, amount_col, SPARK) if purchases_only else None
     view = "kit_transactions"
     frame.createOrReplaceTempView(view)
     end = None if as_of is None else pd.Timestamp(as_of).normalize()
-    sql = summary_sql(view, end, unit_days, customer_col=customer_col, date_col=date_col,
+    sql = summary_sql(view, end, unit_days, dialect=SPARK, customer_col=customer_col, date_col=date_col,
                       amount_col=amount_col, purchase_filter=purchase)
     with warnings.catch_warnings():  # pyspark 4.3 warns about pandas >= 3 on every transfer
         warnings.simplefilter("ignore")
         out = spark.sql(sql).toPandas()
     spark.catalog.dropTempView(view)
-    if out.empty:
-        return _empty_summary(amount_col is not None)
-    out["customer_id"] = out["customer_id"].astype("str")
-    out = out.set_index("customer_id")
-    cols = SUMMARY_COLUMNS if amount_col is not None else SUMMARY_COLUMNS[:3]
-    return out[cols].astype("float64")
+    return summary_frame(out, amount_col is not None)

@@ -1,6 +1,6 @@
 """Business features per customer: the plain-language numbers beside the lifetimes summary.
 
-Transforms clean transactions (``docs/CONTRACTS.md``: ``customer_id, order_id, order_date,
+Transforms clean transactions (``docs/ARCHITECTURE.md``: ``customer_id, order_id, order_date,
 amount [, profit, margin, category, is_return, ...]``, one row per order line) into one row
 per customer with the figures an account team reads: first and last purchase, days since
 the last one, orders and amount in the trailing year and in each of the last quarters,
@@ -11,8 +11,9 @@ Definitions (the same everywhere in the kit)
 * Only transactions dated on or before ``as_of`` count; dates are taken to the day, and
   ``as_of`` is inclusive (an order at 15:00 on ``as_of`` belongs to the period).
 * A **purchase** is a row that is not a return (``~is_return`` when the column exists) with
-  a positive amount (an order netted to zero by its refund is not a purchase), as in
-  ``kit.clean``. Orders are distinct ``order_id`` values of a customer's purchases (each
+  a positive amount (an order netted to zero by its refund is not a purchase):
+  :func:`purchase_mask`, and :data:`PURCHASE_SQL` for the SQL engines -- the one
+  definition every stage and engine uses. Orders are distinct ``order_id`` values of a customer's purchases (each
   purchase row when there is no ``order_id``); an order's date is the earliest date of its
   lines.
 * **Amounts** (``revenue_total``, ``amount_12m``, ``amount_q*``) are net: every row counts,
@@ -31,7 +32,6 @@ million order lines take seconds.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +39,7 @@ import pandas as pd
 
 from kit.core.checks import validate_cols as _validate_cols
 
-#: Mean Gregorian month in days (365.25 / 12), as ``kit.periods.months_between`` uses.
+#: Mean Gregorian month in days (365.25 / 12), as ``kit.core.periods.months_between`` uses.
 DAYS_PER_MONTH = 30.4375
 
 #: Columns of :func:`business_features` for ``quarters=4`` (more quarters add more columns).
@@ -75,11 +75,29 @@ def quarter_edges(as_of: pd.Timestamp | str, quarters: int = 4) -> list[pd.Times
 
 
 def purchase_mask(transactions: pd.DataFrame) -> pd.Series:
-    """Rows that are purchases: not a return, amount > 0."""
+    """Rows that are purchases: not a return, amount > 0.
+
+    The one definition of a purchase in the kit; :data:`PURCHASE_SQL` is the same rule for
+    the SQL engines (a missing amount is no purchase, a missing ``is_return`` is not a return).
+    """
     mask = pd.to_numeric(transactions["amount"]).astype(float) > 0
     if "is_return" in transactions.columns:
         mask &= ~transactions["is_return"].fillna(False).astype(bool)
     return mask
+
+
+#: :func:`purchase_mask` as an SQL predicate, valid in DuckDB and Spark SQL alike; fill in
+#: the quoted column names with :func:`purchase_sql`.
+PURCHASE_SQL = "CAST({amount} AS DOUBLE) > 0 AND NOT coalesce(CAST({is_return} AS BOOLEAN), false)"
+
+
+def purchase_sql(amount: str | None, is_return: str | None) -> str:
+    """:data:`PURCHASE_SQL` over the (already quoted) columns ``amount`` and ``is_return``.
+
+    ``is_return`` None (the data have no such column): no row is a return. ``amount`` None
+    (a summary without amounts): every row that is not a return counts.
+    """
+    return PURCHASE_SQL.format(amount=amount or "1", is_return=is_return or "NULL")
 
 
 def row_profit(transactions: pd.DataFrame) -> pd.Series | None:
@@ -159,7 +177,7 @@ def prepare(transactions: pd.DataFrame | PreparedTransactions) -> PreparedTransa
     if tx["customer_id"].isna().any() or tx["order_date"].isna().any():
         raise ValueError(
             "transactions have missing customer_id or order_date; clean the data first "
-            "(kit.clean quarantines such rows with a reason)"
+            "(kit.stages.clean quarantines such rows with a reason)"
         )
     cust, ids = pd.factorize(tx["customer_id"].astype("str"), sort=True)
     dates = pd.to_datetime(tx["order_date"])
@@ -234,6 +252,45 @@ def _empty_features(quarters: int) -> pd.DataFrame:
     return pd.DataFrame({c: np.array([], dtype=t) for c, t in cols.items()}, index=idx)
 
 
+def _per_customer_sum(p: PreparedTransactions, sel: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over ``rows`` per customer, for the customers ``sel``."""
+    return np.bincount(p.cust[rows], weights=values[rows], minlength=p.n_customers)[sel]
+
+
+def _profit_columns(p: PreparedTransactions, sel: np.ndarray, in_period: np.ndarray,
+                    in_w: np.ndarray) -> dict[str, np.ndarray]:
+    """``profit_total`` and ``profit_12m``: NaN without profit data or for a customer
+    whose rows carry none."""
+    if p.profit is None:
+        return {"profit_total": np.full(len(sel), np.nan), "profit_12m": np.full(len(sel), np.nan)}
+    known = ~np.isnan(p.profit)
+    values = np.where(known, p.profit, 0.0)
+    out = {}
+    for col, rows in (("profit_total", in_period), ("profit_12m", in_w)):
+        total = _per_customer_sum(p, sel, rows, values)
+        count = np.bincount(p.cust[rows & known], minlength=p.n_customers)[sel]
+        out[col] = np.where(count > 0, total, np.nan)
+    return out
+
+
+def _category_columns(p: PreparedTransactions, sel: np.ndarray, buys: np.ndarray, first: np.ndarray,
+                      q1_start: int) -> dict[str, np.ndarray]:
+    """``n_categories`` (NaN without a category column) and ``new_category_last_q``."""
+    if p.category is None:
+        return {"n_categories": np.full(len(sel), np.nan), "new_category_last_q": np.zeros(len(sel), dtype=bool)}
+    n = p.n_customers
+    rows = buys & (p.category >= 0)
+    n_cat = max(len(p.categories), 1)
+    pair = p.cust[rows] * n_cat + p.category[rows]
+    pairs, inv = np.unique(pair, return_inverse=True)
+    pair_first = np.full(len(pairs), _BIG)
+    np.minimum.at(pair_first, inv, p.day[rows])
+    pair_cust = pairs // n_cat
+    new_pair = np.bincount(pair_cust[pair_first > q1_start], minlength=n)[sel] > 0
+    return {"n_categories": np.bincount(pair_cust, minlength=n)[sel].astype(float),
+            "new_category_last_q": new_pair & (first <= q1_start)}
+
+
 def business_features(
     transactions: pd.DataFrame | PreparedTransactions,
     as_of: pd.Timestamp | str,
@@ -250,7 +307,7 @@ def business_features(
     Parameters
     ----------
     transactions : DataFrame or PreparedTransactions
-        Clean transactions in the canonical schema (``docs/CONTRACTS.md``), or their
+        Clean transactions in the canonical schema (``docs/ARCHITECTURE.md``), or their
         :func:`prepare` form (to compute several dates from one factorization).
     as_of : date-like
         Last day of the period, inclusive; later transactions are ignored.
@@ -298,8 +355,11 @@ def business_features(
         raise ValueError(f"quarters must be >= 1 (got {quarters})")
     if window_months < 1:
         raise ValueError(f"window_months must be >= 1 (got {window_months})")
-    p = prepare(transactions)
-    as_of = pd.Timestamp(as_of).normalize()
+    return _features(prepare(transactions), pd.Timestamp(as_of).normalize(), window_months, quarters)
+
+
+def _features(p: PreparedTransactions, as_of: pd.Timestamp, window_months: int, quarters: int) -> pd.DataFrame:
+    """The computation of :func:`business_features` on prepared transactions."""
     D = day_number(as_of)
     n = p.n_customers
     in_period = p.day <= D
@@ -310,7 +370,7 @@ def business_features(
     sel = np.flatnonzero(has)
 
     def per_customer_sum(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.bincount(p.cust[rows], weights=values[rows], minlength=n)[sel]
+        return _per_customer_sum(p, sel, rows, values)
 
     o_cust, o_day = _orders(p, buys)
     first = np.full(n, _BIG)
@@ -344,32 +404,8 @@ def business_features(
     out["amount_13_24m"] = per_customer_sum((p.day > start_2w) & (p.day <= start_w), p.amount)
     out["avg_order_value"] = out["revenue_total"] / orders_total
 
-    if p.profit is not None:
-        known = ~np.isnan(p.profit)
-        values = np.where(known, p.profit, 0.0)
-        for col, rows in (("profit_total", in_period), ("profit_12m", in_w)):
-            total = per_customer_sum(rows, values)
-            count = np.bincount(p.cust[rows & known], minlength=n)[sel]
-            out[col] = np.where(count > 0, total, np.nan)
-    else:
-        out["profit_total"] = np.full(len(sel), np.nan)
-        out["profit_12m"] = np.full(len(sel), np.nan)
-
-    if p.category is not None:
-        rows = buys & (p.category >= 0)
-        n_cat = max(len(p.categories), 1)
-        pair = p.cust[rows] * n_cat + p.category[rows]
-        pairs, inv = np.unique(pair, return_inverse=True)
-        pair_first = np.full(len(pairs), _BIG)
-        np.minimum.at(pair_first, inv, p.day[rows])
-        pair_cust = pairs // n_cat
-        out["n_categories"] = np.bincount(pair_cust, minlength=n)[sel].astype(float)
-        q1_start = edges[1]
-        new_pair = np.bincount(pair_cust[pair_first > q1_start], minlength=n)[sel] > 0
-        out["new_category_last_q"] = new_pair & (first <= q1_start)
-    else:
-        out["n_categories"] = np.full(len(sel), np.nan)
-        out["new_category_last_q"] = np.zeros(len(sel), dtype=bool)
+    out.update(_profit_columns(p, sel, in_period, in_w))
+    out.update(_category_columns(p, sel, buys, first, edges[1]))
     out["tenure_days"] = (D - first).astype(np.int64)
     return pd.DataFrame(out, index=p.ids[sel])
 

@@ -1,6 +1,6 @@
 """Lifetimes-compatible customer summaries: transactions -> (frequency, recency, T, monetary_value).
 
-The probabilistic models of :mod:`kit.clv` (BG/NBD, Fader, Hardie & Lee 2005; Gamma-Gamma,
+The probabilistic models of :mod:`kit.stages.clv` (BG/NBD, Fader, Hardie & Lee 2005; Gamma-Gamma,
 Fader & Hardie 2013) do not read transactions: they read, per customer, the sufficient
 statistics defined in those papers and computed by lifetimes'
 ``summary_data_from_transaction_data``. This module computes the same numbers with
@@ -21,6 +21,10 @@ month 30.4375): with ``freq="D"`` and ``time_unit="week"`` this gives the publis
 summary (``x, t_x, T`` in weeks). The loader :func:`load_cdnow` reads the CDNOW files shipped
 with lifetimes, the kit's reference data.
 
+The SQL engines compute the same table (day resolution) from one SQL text,
+``kit.engines.summary_sql``; the tests hold the two equal to 1e-9, on the sample data and on
+generated files (``tests/test_engines_property.py``).
+
 References
 ----------
 Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting Your Customers" the Easy Way:
@@ -31,7 +35,7 @@ http://brucehardie.com/notes/025/
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -138,7 +142,7 @@ def _period_purchases(
         if values is not None and (n := int(values.isna().sum())):
             raise ValueError(
                 f"{n} transaction(s) have no {source!r}; clean the data first "
-                "(kit.clean quarantines such rows with a reason)"
+                "(kit.stages.clean quarantines such rows with a reason)"
             )
     period_v = period.to_numpy()
     if end is None:
@@ -167,7 +171,7 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     categories (one factorisation shared by several summaries) are used as they are.
     """
     if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
-        # ids already coded in sorted order (see kit.clv.assess): keep the categories present
+        # ids already coded in sorted order (see kit.stages.clv): keep the categories present
         cat = values.cat.codes.to_numpy()
         if len(cat) and cat.min() < 0:
             raise ValueError("customer ids must not be missing")

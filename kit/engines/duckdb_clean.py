@@ -1,0 +1,324 @@
+"""DuckDB engine, cleaning: the transaction cleaning cascade as SQL over the file.
+
+The rows never enter pandas: reading, duplicate detection, the rule cascade, refund
+netting, outlier thresholds and the books are SQL. The cascade -- the ordered rules, their
+reason codes and switches, the refund modes -- is :mod:`kit.stages.cascade`, the same
+definition the pandas stage (:func:`kit.stages.clean.clean_transactions`) runs; here each
+rule's row condition is written in SQL (:data:`CONDITIONS_SQL`). Values are parsed by
+kit.io's own parsers (:mod:`kit.engines.duckdb_values`); the outlier flags and the books
+are the pandas stage's own functions applied to the clean table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from kit.engines.dialect import DUCKDB
+from kit.engines.duckdb_source import Source, connect, open_transactions, source_info
+from kit.engines.duckdb_values import Parsed, register_map
+from kit.stages.cascade import (
+    FULLY_REFUNDED,
+    MERGED_REASON,
+    REFUND_REASON,
+    REFUND_UNMATCHED,
+    status_keys,
+    test_account_ids,
+    tx_rules,
+)
+from kit.stages.clean import (
+    CANONICAL_OPTIONAL_TX,
+    MERGED_COLUMNS,
+    QUARANTINE_COLUMNS,
+    TEXT_COLUMNS_TX,
+    TableResult,
+    flag_outliers,
+    order_details,
+    reconcile,
+)
+
+_ident = DUCKDB.ident
+
+#: The row condition of each rule of :data:`kit.stages.cascade.TX_RULES`, over ``tx_tri``'s
+#: columns (``{as_of}`` is the period end as a DATE literal).
+CONDITIONS_SQL: dict[str, str] = {
+    "is_copy": "first_row <> source_row",
+    "no_customer_id": "cid IS NULL",
+    "is_test": "is_test",
+    "bad_date": "NOT odate_ok",
+    "bad_amount": "NOT amt_ok",
+    "is_cancelled": "st_cancelled",
+    "is_future": "CAST(odate AS DATE) > {as_of}",
+    "is_zero": "signed = 0",
+}
+
+
+def clean_transactions_duckdb(
+    spec,
+    cleaning,
+    as_of,
+    *,
+    test_customer_ids=(),
+    con: duckdb.DuckDBPyConnection | None = None,
+    table: str = "transactions",
+):
+    """:func:`kit.stages.clean.clean_transactions` as DuckDB SQL over the configured file.
+
+    ``spec`` is the input's :class:`kit.core.config.InputTable` (``cfg.inputs.transactions``),
+    ``cleaning`` :class:`kit.core.config.Cleaning`. Same rules in the same order, same
+    reasons, details, refund netting, outlier flags and books as the pandas path (tested
+    equal on the bundled sample data and on generated files). Returns a
+    :class:`kit.stages.clean.TableResult`, whose ``stats`` also hold ``source`` (how the file
+    was read, as :meth:`kit.io.RawTable.info`, and the header mapping) for the quality report.
+
+    Reading, duplicate detection, the rule cascade, refund netting, the outlier threshold
+    and the books run in DuckDB; pandas receives only the distinct odd values to parse
+    (kit.io's parsers), the clean table, and the quarantined and merged rows.
+    """
+    con = con if con is not None else connect()
+    as_of = pd.Timestamp(as_of).normalize()
+    src = open_transactions(con, spec, table)
+    try:
+        return _clean_sql(con, src, cleaning, as_of, set(test_customer_ids), table)
+    finally:
+        if src.temp is not None:
+            src.temp.unlink(missing_ok=True)
+        _drop_temp(con)
+
+
+def _drop_temp(con) -> None:
+    """Drop the temporary tables and views of a cleaning run (their memory goes back)."""
+    rows = con.sql("SELECT table_name, table_type FROM information_schema.tables "
+                   "WHERE table_catalog = 'temp'").fetchall()
+    for name, kind in rows:
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{_ident(name)}")
+
+
+def _clean_sql(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], table: str) -> TableResult:
+    has_oid = "order_id" in src.mapping
+    optional = [c for c in CANONICAL_OPTIONAL_TX if c in src.mapping]
+    _typed_values(con, src, cleaning, optional)
+    _triage(con, src, cleaning, as_of, test_ids)
+    stats_ref = _refunds(con, cleaning, has_oid)
+    clean, invalid, outliers = _clean_table(con, cleaning, optional, has_oid)
+    quarantine, merged = _quarantine_and_merged(con, src, table, as_of)
+    allrows = con.sql("SELECT source_row, coalesce(signed, 0.0) AS s FROM tx_out ORDER BY source_row").df()
+    books = reconcile(table, allrows["source_row"].to_numpy("int64"), clean, quarantine, merged,
+                      source_amounts=allrows["s"].to_numpy("float64"), tolerance=cleaning.amount_tolerance)
+    stats = {"refunds": stats_ref, "outliers": {k: v for k, v in outliers.items() if k != "mask"},
+             "invalid_values": invalid, "order_id_synthesized": not has_oid,
+             "unparseable_amount_counts_zero": True, "engine": "duckdb", "source": source_info(src)}
+    return TableResult(table, clean, quarantine, merged, books, stats)
+
+
+def _typed_values(con, src: Source, cleaning, optional: list[str]) -> None:
+    """``tx_parsed``: every row's typed values (and the raw text the details quote)."""
+    p = Parsed(con, src)
+    p.ids("customer_id", "cid")
+    if "order_id" in src.mapping:
+        p.ids("order_id", "oid")
+    p.dates("order_date", "odate")
+    p.numbers("amount", "amt")
+    p.keep_raw("order_date", "raw_date")
+    p.keep_raw("amount", "raw_amount")
+    if "status" in src.mapping:
+        cancel, refund = status_keys(cleaning.cancelled_statuses), status_keys(cleaning.refund_statuses)
+        p.text("status", "st", {"cancelled": lambda t: t.str.lower().isin(cancel).fillna(False).astype(bool),
+                                "refund": lambda t: t.str.lower().isin(refund).fillna(False).astype(bool)})
+        p.keep_raw("status", "raw_status")
+    for col in optional:
+        if col == "status":
+            continue
+        if col in TEXT_COLUMNS_TX:
+            p.text(col, f"opt_{col}")
+        else:
+            p.numbers(col, f"opt_{col}", ratio=col == "margin")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tx_parsed AS {p.sql()}")
+
+
+def _triage(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str]) -> None:
+    """``tx_tri``: the signed amount, refund flags and ``reason0``, the reason the cascade of
+    :func:`kit.stages.cascade.tx_rules` gives (first rule that holds wins)."""
+    rules = tx_rules(cleaning, src.mapping)
+    src_cols = ", ".join(_ident(c) for c in src.columns)
+    first = (f"min(source_row) OVER (PARTITION BY {src_cols})" if any(r.code == "duplicate" for r in rules)
+             else "source_row")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, {first} AS first_row FROM {src.view}")
+    ids = con.sql("SELECT DISTINCT cid FROM tx_parsed WHERE cid IS NOT NULL").to_arrow_table().column("cid").to_pylist()
+    tests = sorted(test_account_ids(ids, cleaning.test_account_pattern, test_ids))
+    register_map(con, "tx_test_ids", pd.DataFrame({"cid": pd.Series(tests, dtype=object)}))
+
+    conditions = {k: v.format(as_of=f"DATE '{as_of:%Y-%m-%d}'") for k, v in CONDITIONS_SQL.items()}
+    cases = " ".join(f"WHEN {conditions[r.condition]} THEN '{r.code}'" for r in rules)
+    status_refund = "p.st_refund" if "status" in src.mapping else "false"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tx_tri AS
+        WITH t AS (
+            SELECT p.*, d.first_row, x.cid IS NOT NULL AS is_test, {status_refund} AS refund_status,
+                   CASE WHEN {status_refund} THEN -abs(p.amt) ELSE p.amt END AS signed
+            FROM tx_parsed AS p JOIN tx_dup AS d USING (source_row)
+            LEFT JOIN tx_test_ids AS x ON x.cid = p.cid)
+        SELECT *, CASE {cases} END AS reason0,
+               coalesce(signed < 0, false) OR refund_status AS is_refund
+        FROM t
+    """)
+
+
+def _refunds(con, cleaning, has_oid: bool) -> dict[str, Any]:
+    """``tx_out``: the final ``reason`` of each row, the netting ``factor`` and ``is_return``;
+    returns the refund statistics (``stats['refunds']`` of the pandas stage)."""
+    mode = cleaning.refunds
+    stats = {"mode": mode, "rows": 0, "sign_flipped": 0, "netted": 0, "unmatched": 0,
+             "fully_refunded_orders": 0, "dropped": 0, "kept": 0}
+    stats["rows"], stats["sign_flipped"] = con.sql(
+        "SELECT count(*) FILTER (WHERE reason0 IS NULL AND is_refund), "
+        "count(*) FILTER (WHERE refund_status AND amt > 0) FROM tx_tri").fetchall()[0]
+    tol = float(cleaning.amount_tolerance)
+    if mode == "net" and has_oid:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE tx_keys AS
+            WITH b AS (SELECT coalesce(cid, '') AS k, oid, signed, is_refund, reason0 IS NULL AS alive
+                       FROM tx_tri WHERE oid IS NOT NULL),
+            buys AS (SELECT k, oid, sum(signed) AS order_tot FROM b WHERE alive AND NOT is_refund GROUP BY k, oid),
+            refs AS (SELECT b.k, b.oid, sum(b.signed) AS ref_tot FROM b JOIN buys USING (k, oid)
+                     WHERE b.alive AND b.is_refund GROUP BY b.k, b.oid)
+            SELECT buys.k, buys.oid, order_tot, ref_tot, order_tot + ref_tot AS net,
+                   ref_tot IS NOT NULL AND order_tot + ref_tot <= {tol!r} AS full_ref,
+                   ref_tot IS NOT NULL AND NOT (order_tot + ref_tot <= {tol!r}) AS partial
+            FROM buys LEFT JOIN refs USING (k, oid)
+        """)
+        reason = f"""CASE WHEN reason0 IS NOT NULL THEN reason0
+                          WHEN is_refund AND k.k IS NULL THEN '{REFUND_UNMATCHED}'
+                          WHEN k.full_ref THEN '{FULLY_REFUNDED}'
+                          WHEN is_refund AND k.partial THEN '{MERGED_REASON}' END"""
+        factor = "CASE WHEN reason0 IS NULL AND NOT is_refund AND k.partial THEN k.net / k.order_tot ELSE 1.0 END"
+        join = "LEFT JOIN tx_keys AS k ON k.k = coalesce(t.cid, '') AND k.oid = t.oid"
+        extra = "k.net AS order_net"
+    else:
+        when = REFUND_REASON[mode]
+        reason = f"CASE WHEN reason0 IS NOT NULL THEN reason0 WHEN is_refund THEN {_literal(when)} END"
+        factor, join, extra = "1.0", "", "CAST(NULL AS DOUBLE) AS order_net"
+    is_return = "reason0 IS NULL AND is_refund" if REFUND_REASON[mode] is None else "false"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tx_out AS
+        SELECT t.*, {reason} AS reason, {factor} AS factor, {is_return} AS is_return, {extra}
+        FROM tx_tri AS t {join}
+    """)
+    counts = dict(con.sql("SELECT reason, count(*) FROM tx_out WHERE reason IS NOT NULL GROUP BY reason").fetchall())
+    stats["netted"] = int(counts.get(MERGED_REASON, 0))
+    stats["unmatched"] = int(counts.get(REFUND_UNMATCHED, 0))
+    stats["dropped"] = int(counts.get(REFUND_REASON["drop"], 0))
+    if REFUND_REASON[mode] is None:
+        stats["kept"] = stats["rows"]
+    if mode == "net" and has_oid:
+        stats["fully_refunded_orders"] = int(con.sql("SELECT count(*) FROM tx_keys WHERE full_ref").fetchall()[0][0])
+    return stats
+
+
+def _literal(text: str | None) -> str:
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def _margin_scale(con, optional: list[str]) -> float:
+    """The margin column rule of :func:`kit.io.parse_ratio`: without any % sign, values
+    mostly above 1.5 are percent points."""
+    if "margin" not in optional:
+        return 1.0
+    any_pct, med = con.sql("SELECT bool_or(opt_margin_pct), median(abs(opt_margin)) FILTER "
+                           "(WHERE opt_margin_ok AND NOT opt_margin_pct) FROM tx_parsed").fetchall()[0]
+    return 0.01 if not any_pct and med is not None and med > 1.5 else 1.0
+
+
+def _clean_table(con, cleaning, optional: list[str], has_oid: bool):
+    """The clean rows (dtypes of the pandas stage, outliers flagged), the count of values
+    that did not parse per optional column, and the outlier rule's result."""
+    margin_scale = _margin_scale(con, optional)
+    sel = ["cid AS customer_id",
+           "oid AS order_id" if has_oid else "'row-' || CAST(source_row AS VARCHAR) AS order_id",
+           "odate AS order_date", "signed * factor AS amount"]
+    invalid_sql = []
+    for col in optional:
+        name = "st" if col == "status" else f"opt_{col}"
+        if col in TEXT_COLUMNS_TX:
+            sel.append(f"{name} AS {col}")
+            continue
+        value = f"{name} * {margin_scale!r}" if col == "margin" else name
+        if col == "profit":
+            value = f"{name} * factor"
+        sel.append(f"{value} AS {col}")
+        invalid_sql.append(f"count(*) FILTER (WHERE {name}_present AND NOT {name}_ok) AS {col}")
+    sel += ["is_return", "source_row"]
+    clean = con.sql(f"SELECT {', '.join(sel)} FROM tx_out WHERE reason IS NULL ORDER BY source_row").df()
+    invalid = {}
+    if invalid_sql:
+        row = con.sql(f"SELECT {', '.join(invalid_sql)} FROM tx_out WHERE reason IS NULL").fetchall()[0]
+        invalid = {c: int(v) for c, v in zip([c for c in optional if c not in TEXT_COLUMNS_TX], row)}
+    clean = _clean_dtypes(clean, optional, TEXT_COLUMNS_TX)
+    outliers = flag_outliers(clean.assign(is_outlier=False), cleaning)
+    clean.insert(len(clean.columns) - 1, "is_outlier", outliers["mask"].to_numpy())
+    return clean, invalid, outliers
+
+
+def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pandas stage's quarantine and merged frames, from ``tx_out``."""
+    has_oid, has_status = "order_id" in src.mapping, "status" in src.mapping
+    raw_cols = ", ".join(f"r.{_ident(h)}" for h in src.columns)
+    q = con.sql(f"""SELECT o.source_row, o.reason, o.cid, {'o.oid' if has_oid else 'NULL'} AS oid, o.signed,
+                           o.first_row, o.raw_date, o.raw_amount, o.odate, o.order_net,
+                           {'o.raw_status' if has_status else 'NULL'} AS raw_status, {raw_cols}
+                    FROM tx_out AS o JOIN {src.view} AS r ON r.source_row = o.source_row
+                    WHERE o.reason IS NOT NULL ORDER BY o.source_row""").df()
+    qmask = (q["reason"] != MERGED_REASON).to_numpy()
+    quarantine = _quarantine(q[qmask], src, table, as_of)
+    merged = pd.DataFrame({c: pd.Series([], dtype="int64" if c == "source_row" else "float64" if c == "amount"
+                                         else "str") for c in MERGED_COLUMNS})
+    if (~qmask).any():
+        mq = q[~qmask]
+        merged = pd.DataFrame({
+            "table": table, "source_file": src.display_path, "source_row": mq["source_row"].to_numpy("int64"),
+            "reason": MERGED_REASON, "customer_id": mq["cid"].to_numpy(), "order_id": mq["oid"].to_numpy(),
+            "amount": mq["signed"].to_numpy("float64"), "merged_into": mq["oid"].to_numpy(),
+            "original": _originals_json(mq, src.columns),
+        }).astype({"table": "str", "source_file": "str", "reason": "str", "customer_id": "str",
+                   "order_id": "str", "merged_into": "str", "original": "str"})
+    return quarantine, merged
+
+
+def _clean_dtypes(clean: pd.DataFrame, optional: list[str], text_cols) -> pd.DataFrame:
+    """The dtypes of the pandas stage's clean transactions."""
+    out = clean.copy()
+    for col in ("customer_id", "order_id"):
+        out[col] = out[col].astype("str")
+    out["order_date"] = pd.to_datetime(out["order_date"]).astype("datetime64[ns]")
+    out["amount"] = out["amount"].astype("float64")
+    for col in optional:
+        out[col] = out[col].astype("str") if col in text_cols else out[col].astype("float64")
+    out["is_return"] = out["is_return"].astype(bool)
+    out["source_row"] = out["source_row"].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def _originals_json(rows: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The source values of ``rows``, one JSON object per row (as the pandas stage writes them)."""
+    if not len(rows):
+        return []
+    text = rows[columns].to_json(orient="records", lines=True, force_ascii=False)
+    return text.replace("\\/", "/").split("\n")[: len(rows)]
+
+
+def _quarantine(q: pd.DataFrame, src: Source, table: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The pandas stage's quarantine frame (details from :func:`kit.stages.clean.order_details`)."""
+    codes, params = order_details(q, as_of=as_of, order_id_column=src.mapping.get("order_id") is not None)
+    n = len(q)
+    return pd.DataFrame({
+        "table": pd.Series([table] * n, dtype="str"),
+        "source_file": pd.Series([src.display_path] * n, dtype="str"),
+        "source_row": q["source_row"].to_numpy("int64"),
+        "reason": pd.Series(q["reason"].to_numpy(), dtype="str"),
+        "detail_code": pd.Series(codes, dtype="str"),
+        "detail_params": pd.Series(params, dtype="str"),
+        "customer_id": pd.Series(q["cid"].to_numpy(), dtype="str"),
+        "amount": q["signed"].to_numpy("float64"),
+        "original": pd.Series(_originals_json(q, src.columns), dtype="str"),
+    }, columns=QUARANTINE_COLUMNS)

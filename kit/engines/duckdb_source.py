@@ -1,0 +1,235 @@
+"""DuckDB engine, reading: the connection, relations over files and frames, and the
+transactions file opened as text exactly as :func:`kit.io.read_table` reads it.
+
+DuckDB reads UTF-8 only: a file in another encoding (GBK, GB18030, UTF-16) is transcoded
+first, streaming in 4 MB chunks, to a temporary UTF-8 copy (deleted afterwards). Blank
+lines, which DuckDB skips but pandas counts, are kept as empty records in that copy so
+that every row keeps the line number the pandas path gives it.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from kit.core import paths
+from kit.engines.dialect import DUCKDB, sql_str
+from kit.io import (
+    SOURCE_ROW,
+    InputError,
+    detect_encoding,
+    detect_format,
+    find_header_row,
+    map_columns,
+    sniff_delimiter,
+    unique_headers,
+)
+
+CHUNK_BYTES = 1 << 22
+
+_ident = DUCKDB.ident
+
+
+def connect(*, memory_limit: str | None = None, threads: int | None = None,
+            temp_directory: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection; beyond ``memory_limit`` (e.g. ``"2GB"``) DuckDB
+    spills to ``temp_directory``."""
+    con = duckdb.connect(":memory:")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if temp_directory:
+        con.execute(f"SET temp_directory = '{sql_str(str(temp_directory))}'")
+    return con
+
+
+def file_format(path: Path) -> str:
+    """``parquet`` or ``csv``, from the file's first bytes (Parquet starts with ``PAR1``)."""
+    with open(path, "rb") as f:
+        return "parquet" if f.read(4) == b"PAR1" else "csv"
+
+
+def relation(con: duckdb.DuckDBPyConnection, source: Any, *, customer_col: str = "customer_id"):
+    """A DuckDB relation over ``source``: a CSV or Parquet path, a relation, or a DataFrame.
+
+    CSV files are read as UTF-8 with a header; the customer id column is read as text (ids
+    keep their leading zeros), the other types are detected.
+    """
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return con.from_df(source)
+    path = paths.resolve(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file not found")
+    if file_format(path) == "parquet":
+        return con.read_parquet(str(path))
+    return con.read_csv(str(path), header=True, dtype={customer_col: "VARCHAR"})
+
+
+# --------------------------------------------------------------------------------------
+# The transactions file as text
+# --------------------------------------------------------------------------------------
+
+
+def _head_lines(path: Path, encoding: str, n: int) -> list[str]:
+    out: list[str] = []
+    with open(path, encoding=encoding, newline="") as f:
+        for line in f:
+            out.append(line.rstrip("\r\n"))
+            if len(out) >= n:
+                break
+    return out
+
+
+def _pandas_headers(path: Path, encoding: str, delimiter: str, header_idx: int) -> list[str]:
+    """The source headers exactly as :func:`kit.io.read_table` names them (pandas reads the
+    header line, then the same clean-up of empty, duplicate and reserved names)."""
+    cols = pd.read_csv(path, encoding=encoding, sep=delimiter, skiprows=header_idx, header=0, nrows=0,
+                       dtype=str, engine="c").columns
+    return unique_headers(cols)
+
+
+def _has_blank_lines(path: Path, skip_lines: int) -> bool:
+    """Whether a UTF-8 / GBK file has an empty line after its first ``skip_lines`` lines.
+
+    A binary line scan: in these encodings a byte 0x0A is always a line feed.
+    """
+    with open(path, "rb") as f:
+        for i, line in enumerate(f):
+            if i >= skip_lines and line in (b"\n", b"\r\n"):
+                return True
+    return False
+
+
+def utf8_copy(path: Path, encoding: str, *, fill_blank: str | None = None, folder: str | Path | None = None) -> Path:
+    """A UTF-8 copy of a text file, decoded in 4 MB chunks (never held in memory whole).
+
+    ``fill_blank``: text written in place of every empty line, so that a CSV reader that
+    skips blank lines still sees them as records (e.g. the delimiters of an empty row).
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    fd, name = tempfile.mkstemp(suffix=".csv", prefix="kit-utf8-", dir=folder)
+    pending, first = "", True
+    with open(path, "rb") as src, open(fd, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            chunk = src.read(CHUNK_BYTES)
+            text = pending + decoder.decode(chunk, final=not chunk)
+            pending = ""
+            if first:
+                text, first = text.removeprefix("\ufeff"), False
+            if fill_blank is not None:
+                cut = text.rfind("\n") + 1 if chunk else len(text)
+                text, pending = text[:cut], text[cut:]
+                lines = text.split("\n")
+                last = len(lines) - 1
+                text = "\n".join(fill_blank if ln in ("", "\r") and i < last else ln for i, ln in enumerate(lines))
+            dst.write(text)
+            if not chunk:
+                break
+    return Path(name)
+
+
+@dataclass
+class Source:
+    """A transactions file opened for SQL: the view of its rows as text, and how it was read."""
+
+    view: str
+    columns: list[str]
+    mapping: dict[str, str]
+    how: dict[str, str]
+    path: Path
+    display_path: str
+    info: dict[str, Any]
+    temp: Path | None = None
+
+
+def open_transactions(con: duckdb.DuckDBPyConnection, spec, table: str = "transactions") -> Source:
+    """Register a view ``raw_<table>`` of the configured file as text, as kit.io reads it.
+
+    Every value a string (``""`` for an empty cell), ``source_row`` the line number
+    (CSV) or 1-based row (Parquet) the pandas path gives, all-blank rows dropped, headers
+    mapped to canonical names by :func:`kit.io.map_columns`.
+    """
+    path = paths.resolve(spec.path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found (inputs.{table}.path); check the path in the config")
+    fmt = detect_format(path, spec.format)
+    try:
+        display = str(path.resolve().relative_to(paths.PROJ_ROOT))
+    except ValueError:
+        display = str(path)
+    temp = None
+    view = f"raw_{table}"
+    if fmt == "parquet":
+        rel = con.read_parquet(str(path))
+        headers = [str(c) for c in rel.columns]
+        cols = ", ".join(f"{_text_sql(_ident(c), str(t))} AS {_ident(c)}" for c, t in zip(rel.columns, rel.dtypes))
+        con.register(f"{view}_file", rel)
+        body = f"SELECT {cols}, row_number() OVER () AS {SOURCE_ROW} FROM {view}_file"
+        info = {"format": "parquet", "encoding": None, "header_row": None, "delimiter": None}
+    elif fmt == "csv":
+        encoding = detect_encoding(path) if spec.encoding == "auto" else spec.encoding
+        lines = _head_lines(path, encoding, 30)
+        delimiter = spec.delimiter or sniff_delimiter(lines)
+        if len(delimiter) != 1:
+            raise NotImplementedError(f"delimiter {delimiter!r}: the DuckDB engine reads one-character "
+                                      "delimiters; use the pandas engine for this file")
+        rows = [next(csv.reader([line], delimiter=delimiter), []) for line in lines]
+        header_idx = spec.header_row if spec.header_row is not None else find_header_row(rows, table, spec.columns)
+        headers = _pandas_headers(path, encoding, delimiter, header_idx)
+        read_path = path
+        utf8 = codecs.lookup(encoding).name in ("utf-8", "ascii")
+        blank = not utf8 or _has_blank_lines(path, header_idx + 1)
+        if not utf8 or blank:
+            temp = read_path = utf8_copy(path, encoding, fill_blank=delimiter * (len(headers) - 1) if blank else None)
+        names = "{" + ", ".join(f"'{sql_str(h)}': 'VARCHAR'" for h in headers) + "}"
+        con.execute("SET preserve_insertion_order = true")
+        cols = ", ".join(f"coalesce({_ident(h)}, '') AS {_ident(h)}" for h in headers)
+        body = (f"SELECT {cols}, CAST(row_number() OVER () + {header_idx + 1} AS BIGINT) AS {SOURCE_ROW} "
+                f"FROM read_csv('{sql_str(str(read_path))}', header = false, skip = {header_idx + 1}, "
+                f"delim = '{sql_str(delimiter)}', quote = '\"', escape = '\"', columns = {names}, "
+                "auto_detect = false, null_padding = true, all_varchar = true)")
+        info = {"format": "csv", "encoding": encoding, "header_row": header_idx, "delimiter": delimiter}
+    else:
+        raise NotImplementedError(f"{path}: the DuckDB engine reads CSV and Parquet ({fmt} is read by pandas)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {view}_all AS {body}")
+    nonblank = " OR ".join(f"{_ident(h)} <> ''" for h in headers) or "false"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_all WHERE {nonblank}")
+    n_all, n = con.sql(f"SELECT (SELECT count(*) FROM {view}_all), (SELECT count(*) FROM {view})").fetchall()[0]
+    if n == 0:
+        raise InputError(f"{path}: has a header row but no data rows; ask the client for an export with data")
+    mapping, how = map_columns(headers, table, spec.columns, source=str(path))
+    info.update(rows=int(n), blank_rows_skipped=int(n_all - n))
+    return Source(view, headers, mapping, how, path, display, info, temp)
+
+
+def _text_sql(col: str, duck_type: str) -> str:
+    """A Parquet column as the text kit.io gives it (dates ``YYYY-MM-DD[ hh:mm:ss]``)."""
+    t = duck_type.upper()
+    if t.startswith("TIMESTAMP"):
+        return (f"coalesce(replace(strftime(CAST({col} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S'), ' 00:00:00', ''), '')")
+    if t == "DATE":
+        return f"coalesce(strftime({col}, '%Y-%m-%d'), '')"
+    if t == "BOOLEAN":
+        return f"coalesce(CASE WHEN {col} THEN 'True' ELSE 'False' END, '')"
+    return f"coalesce(CAST({col} AS VARCHAR), '')"
+
+
+
+def source_info(src: Source) -> dict[str, Any]:
+    """How the file was read, in the shapes the cleaning stage's quality report uses: ``info`` as
+    :meth:`kit.io.RawTable.info` (``header_row`` 1-based), ``mapping``, ``how``, ``columns``."""
+    info = {"path": src.display_path, "format": src.info["format"], "encoding": src.info["encoding"],
+            "sheet": None, "header_row": None if src.info["header_row"] is None else src.info["header_row"] + 1,
+            "delimiter": src.info["delimiter"], "rows": src.info["rows"],
+            "blank_rows_skipped": src.info["blank_rows_skipped"]}
+    return {"info": info, "mapping": dict(src.mapping), "how": dict(src.how), "columns": list(src.columns)}
+

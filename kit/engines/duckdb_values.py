@@ -1,0 +1,136 @@
+"""DuckDB engine, values: the raw text view turned into typed values.
+
+Values are parsed by kit.io's own parsers, exactly as the pandas path parses them, but
+only once per *distinct* raw value that is not plain: a plain ASCII id, an ISO date or a
+plain decimal number is converted in SQL, with the result the parsers give for it
+(exports repeat their odd values a lot).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kit.engines.dialect import DUCKDB, sql_str
+from kit.engines.duckdb_source import Source
+from kit.io import MISSING_TOKENS, normalize_ids, normalize_text, parse_amounts, parse_dates
+
+_ident = DUCKDB.ident
+
+#: Plain values converted in SQL (the rest goes through kit.io's parsers).
+_PLAIN_ID = r"[0-9A-Za-z_\-]+"
+_PLAIN_DATE = r"\d{4}-\d{2}-\d{2}"
+_PLAIN_NUMBER = r"-?\d{1,15}(\.\d{1,6})?"
+
+
+def _missing_tokens_sql() -> str:
+    return ", ".join(f"'{sql_str(t)}'" for t in sorted(MISSING_TOKENS))
+
+
+def register_map(con, name: str, frame: pd.DataFrame) -> None:
+    con.register(f"{name}_df", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
+    con.unregister(f"{name}_df")
+
+
+def _distinct(con, view: str, col: str, plain_sql: str | None) -> pd.Series:
+    """The distinct raw values of ``col`` that are not plain (all of them when ``plain_sql`` is None)."""
+    where = f" WHERE NOT ({plain_sql})" if plain_sql else ""
+    vals = con.sql(f"SELECT DISTINCT {_ident(col)} AS raw FROM {view}{where}").to_arrow_table().column("raw")
+    return pd.Series(vals.to_pylist(), dtype="str")
+
+
+def _obj(s: pd.Series) -> np.ndarray:
+    """Text values for DuckDB: Python strings, None where missing."""
+    return s.astype(object).where(s.notna(), None).to_numpy()
+
+
+def _plain_id(c: str) -> str:
+    return f"(regexp_full_match({c}, '{_PLAIN_ID}') AND lower({c}) NOT IN ({_missing_tokens_sql()}))"
+
+
+def _plain_date(c: str) -> str:
+    return (f"(regexp_full_match({c}, '{_PLAIN_DATE}') AND "
+            f"coalesce(year(TRY_CAST({c} AS DATE)) BETWEEN 1900 AND 2199, false))")
+
+
+def _plain_number(c: str) -> str:
+    return f"regexp_full_match({c}, '{_PLAIN_NUMBER}')"
+
+
+class Parsed:
+    """Builds the SELECT that turns the raw text view into typed values (LEFT JOINs to maps
+    of the non-plain distinct values, parsed by kit.io)."""
+
+    def __init__(self, con, src: Source):
+        self.con, self.src = con, src
+        self.joins: list[str] = []
+        self.cols: list[str] = [f"r.{_ident('source_row')}"]
+
+    def raw(self, canon: str) -> str:
+        return f"r.{_ident(self.src.mapping[canon])}"
+
+    def _map(self, canon: str, plain, frame_of) -> str:
+        header = self.src.mapping[canon]
+        u = _distinct(self.con, self.src.view, header, plain(_ident(header)) if plain else None)
+        name = f"map_{canon}"
+        frame = frame_of(u)
+        frame.insert(0, "raw", u)
+        register_map(self.con, name, frame)
+        self.joins.append(f"LEFT JOIN {name} ON {name}.raw = {self.raw(canon)}")
+        return name
+
+    def ids(self, canon: str, out: str) -> None:
+        m = self._map(canon, _plain_id, lambda u: pd.DataFrame({"value": _obj(normalize_ids(u))}))
+        c = self.raw(canon)
+        self.cols.append(f"CASE WHEN {_plain_id(c)} THEN {c} ELSE {m}.value END AS {out}")
+
+    def dates(self, canon: str, out: str) -> None:
+        def frame_of(u):
+            v, ok = parse_dates(u)
+            return pd.DataFrame({"value": v.astype("datetime64[us]"), "ok": ok.astype(bool)})
+
+        m = self._map(canon, _plain_date, frame_of)
+        c = self.raw(canon)
+        self.cols += [f"CASE WHEN {_plain_date(c)} THEN CAST(CAST({c} AS DATE) AS TIMESTAMP) ELSE {m}.value END AS {out}",
+                      f"CASE WHEN {_plain_date(c)} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok"]
+
+    def numbers(self, canon: str, out: str, *, ratio: bool = False) -> None:
+        def frame_of(u):
+            t = normalize_text(u)
+            if ratio:  # kit.io.parse_ratio, per value; its column rule is applied in SQL
+                pct = t.str.endswith("%").fillna(False).astype(bool)
+                v, ok = parse_amounts(t.str.rstrip("%"))
+                v = v.where(~pct, v / 100)
+            else:
+                pct = pd.Series(False, index=u.index)
+                v, ok = parse_amounts(u)
+            return pd.DataFrame({"value": v.astype("float64"), "ok": ok.astype(bool), "pct": pct.to_numpy(),
+                                 "present": t.notna().to_numpy()})
+
+        m = self._map(canon, _plain_number, frame_of)
+        c = self.raw(canon)
+        p = _plain_number(c)
+        self.cols += [f"CASE WHEN {p} THEN CAST({c} AS DOUBLE) ELSE {m}.value END AS {out}",
+                      f"CASE WHEN {p} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok",
+                      f"CASE WHEN {p} THEN false ELSE coalesce({m}.pct, false) END AS {out}_pct",
+                      f"CASE WHEN {p} THEN true ELSE coalesce({m}.present, false) END AS {out}_present"]
+
+    def text(self, canon: str, out: str, extra=None) -> None:
+        def frame_of(u):
+            t = normalize_text(u)
+            frame = pd.DataFrame({"value": _obj(t)})
+            for name, fn in (extra or {}).items():
+                frame[name] = fn(t).to_numpy()
+            return frame
+
+        m = self._map(canon, None, frame_of)
+        self.cols.append(f"{m}.value AS {out}")
+        for name in extra or {}:
+            self.cols.append(f"coalesce({m}.{name}, false) AS {out}_{name}")
+
+    def keep_raw(self, canon: str, out: str) -> None:
+        self.cols.append(f"{self.raw(canon)} AS {out}")
+
+    def sql(self) -> str:
+        return f"SELECT {', '.join(self.cols)} FROM {self.src.view} AS r " + " ".join(self.joins)
+

@@ -1,0 +1,99 @@
+"""The transaction cleaning cascade, defined once for every engine.
+
+The pandas stage (:func:`kit.stages.clean.clean_transactions`) and the DuckDB engine
+(:func:`kit.engines.duckdb_clean.clean_transactions_duckdb`) both run the cascade from this
+module, so they differ in dialect only: each computes the row conditions named in
+:data:`TX_RULES` (pandas as boolean masks, DuckDB as SQL expressions) and the first rule
+that holds gives the row its reason code. What the conditions mean:
+
+* ``is_copy``: an exact copy (every source value equal) of an earlier row; the first
+  copy stays and is judged on its own;
+* ``no_customer_id``: the customer id is missing after :func:`kit.io.normalize_ids`;
+* ``is_test``: the id matches ``cleaning.test_account_pattern`` (Python ``re.search``) or is
+  one of the master's test accounts (:func:`test_account_ids`);
+* ``bad_date`` / ``bad_amount``: the value does not parse (:func:`kit.io.parse_dates`,
+  :func:`kit.io.parse_amounts`);
+* ``is_cancelled``: the status is one of ``cleaning.cancelled_statuses`` (:func:`status_keys`);
+* ``is_future``: the order day is after ``as_of``;
+* ``is_zero``: the signed amount is 0.
+
+The *signed* amount of a row is its amount, made negative (``-abs``) for a refund status
+(``cleaning.refund_statuses``); a row is a *refund* when its signed amount is negative or
+its status is a refund status. Rows still open after the rules go through the refunds
+step (``cleaning.refunds``, :data:`REFUND_MODES`); :data:`REFUND_REASON` names the reason
+of a refund that is not netted.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kit.core.config import Cleaning
+
+#: Code of rows merged into another row (a refund netted against its order), not quarantined.
+MERGED_REASON = "refund_netted"
+REFUND_UNMATCHED = "refund_unmatched"
+REFUND_DROPPED = "refund_dropped"
+FULLY_REFUNDED = "fully_refunded"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One step of the cascade: rows where ``condition`` holds get ``code``.
+
+    ``switch``: the :class:`kit.core.config.Cleaning` field that turns the rule on when it
+    is ``"quarantine"`` (None: always on); ``needs``: the canonical column the rule reads
+    when that column is optional (the rule is skipped when the file lacks it).
+    """
+
+    code: str
+    condition: str
+    switch: str | None = None
+    needs: str | None = None
+
+    def active(self, cleaning: Cleaning, mapped: Iterable[str]) -> bool:
+        if self.switch is not None and getattr(cleaning, self.switch) != "quarantine":
+            return False
+        return self.needs is None or self.needs in set(mapped)
+
+
+#: The transaction rules in the order they apply (first rule that holds wins).
+TX_RULES: tuple[Rule, ...] = (
+    Rule("duplicate", "is_copy", switch="duplicates"),
+    Rule("missing_customer_id", "no_customer_id"),
+    Rule("test_account", "is_test"),
+    Rule("bad_date", "bad_date"),
+    Rule("bad_amount", "bad_amount"),
+    Rule("cancelled", "is_cancelled", needs="status"),
+    Rule("future_date", "is_future", switch="future_dates"),
+    Rule("zero_amount", "is_zero", switch="zero_amount"),
+)
+
+#: Refund handling (``cleaning.refunds``): ``net`` subtracts a refund from its clean order
+#: (same customer and order id), ``keep`` keeps refunds as return rows, ``drop`` quarantines them.
+REFUND_MODES = ("net", "keep", "drop")
+
+#: Reason of a refund that is not netted, per mode (None: it stays clean, as a return).
+REFUND_REASON: dict[str, str | None] = {"net": REFUND_UNMATCHED, "keep": None, "drop": REFUND_DROPPED}
+
+
+def tx_rules(cleaning: Cleaning, mapped: Iterable[str]) -> list[Rule]:
+    """The rules of :data:`TX_RULES` that apply under ``cleaning`` to a file whose mapped
+    canonical columns are ``mapped``, in order."""
+    mapped = set(mapped)
+    return [r for r in TX_RULES if r.active(cleaning, mapped)]
+
+
+def status_keys(values: Iterable[str]) -> set[str]:
+    """Status words as compared: NFKC, stripped, lower case."""
+    return {unicodedata.normalize("NFKC", v).strip().lower() for v in values}
+
+
+def test_account_ids(ids: Iterable[str], pattern: str, listed: Iterable[str] = ()) -> set[str]:
+    """The ids among ``ids`` that are test accounts: ``pattern`` found in them (Python ``re``
+    search; an empty pattern finds none) or named in ``listed`` (the master's test accounts)."""
+    listed = set(listed)
+    rx = re.compile(pattern) if pattern else None
+    return {i for i in ids if (rx is not None and rx.search(str(i))) or i in listed}
