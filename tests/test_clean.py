@@ -1,8 +1,10 @@
-"""kit.clean: one test per defect class, refunds in every mode, master and interactions,
-reconciliation, the artifacts, and a property test that no row is lost or counted twice."""
+"""kit.stages.clean: one test per defect class, refunds in every mode, master and interactions,
+reconciliation, the artifacts, and a property test that no row is lost or counted twice;
+kit.present.clean: the page's tables, the quarantine in the report language, masked."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kit.core.config import Cleaning, InputTable, parse_config
+from kit.core.notes import Note
+from kit.io.read import RawTable, read_table
+from kit.present import clean as present
+from kit.present.messages import text
+from kit.present.plots.clean import plot_amount_distribution, plot_monthly
+from kit.present.table import table
+from kit.publish.context import RunContext
+from kit.publish.writer import write_csv
 from kit.stages import clean
 from kit.stages.clean import (
     ReconciliationError,
@@ -23,11 +34,9 @@ from kit.stages.clean import (
     clean_interactions,
     clean_master,
     clean_transactions,
+    monthly,
     reconcile,
 )
-from kit.core.config import Cleaning, InputTable, parse_config
-from kit.publish.context import RunContext
-from kit.io.read import RawTable, read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clean"
 AS_OF = pd.Timestamp("2024-06-30")
@@ -99,7 +108,8 @@ def test_clean_values_are_typed_and_normalised(defects):
     assert tx["source_row"].dtype == "int64"
     q = defects.quarantine.set_index("source_row")
     assert json.loads(q.loc[13, "original"])["实付金额"] == "abc"
-    assert q.loc[10, "detail"] == "duplicate of row 2"
+    assert (q.loc[10, "detail_code"], json.loads(q.loc[10, "detail_params"])) == ("duplicate", {"row": 2})
+    assert present.detail_text(q.loc[10, "detail_code"], q.loc[10, "detail_params"], "en") == "duplicate of row 2"
     assert defects.merged["merged_into"].tolist() == ["O004"]
 
 
@@ -467,14 +477,30 @@ def test_clean_all_three_tables(kit_files, tmp_path):
     assert cov["interactions_unknown_customer"]["customers"]["ids"] == ["000077"]
     assert res.interactions["score"].tolist()[1] == 90.0
     assert res.mapping["transactions"]["amount"] == "实付金额"
-    assert set(res.quarantine["reason_label"]) >= {"Test account"}
+    assert set(present.quarantine_file(res, "en")["reason_label"]) >= {"Test account"}
+    assert "reason_label" not in res.quarantine.columns  # the stage stores codes, no words
     json.dumps(q)  # JSON-able
+
+
+def write_artifacts(res: clean.CleanResult, ctx: RunContext) -> None:
+    """What notebook 01 writes, as it writes it."""
+    mask_pii = ctx.cfg.report.mask_pii
+    ctx.write_parquet("transactions_clean", res.transactions)
+    if res.customers is not None:
+        ctx.write_parquet("customers_master_clean", res.customers)
+    if res.interactions is not None:
+        ctx.write_parquet("interactions_clean", res.interactions)
+    write_csv(present.quarantine_file(res, ctx.lang, mask_pii=mask_pii), ctx.artifact("quarantine"),
+              root=ctx.run_dir, mask_pii=mask_pii)
+    write_csv(present.merged_file(res, mask_pii=mask_pii), ctx.artifact("merged"), root=ctx.run_dir,
+              mask_pii=mask_pii)
+    ctx.write_json("quality", res.quality)
 
 
 def test_write_artifacts(kit_files, tmp_path):
     res = clean_all(kit_files, AS_OF)
     ctx = RunContext(cfg=kit_files, run_dir=tmp_path / "run", as_of=AS_OF, lang="en")
-    clean.write_artifacts(res, ctx)
+    write_artifacts(res, ctx)
     tx = pd.read_parquet(ctx.artifact("transactions_clean"))
     assert tx["customer_id"].tolist() == ["000001", "000002", "000003"]
     assert tx["order_date"].dtype.kind == "M"
@@ -491,26 +517,127 @@ def test_write_artifacts(kit_files, tmp_path):
 @pytest.mark.parametrize("lang, header", [("zh", "源行数"), ("en", "Source rows")])
 def test_report_tables_speak_the_report_language(kit_files, lang, header):
     res = clean_all(kit_files, AS_OF)
-    rec = clean.reconciliation_table(res, lang)
-    assert header in rec.columns and len(rec) == 3
-    assert len(clean.quarantine_summary(res, lang)) == 4
-    mt = clean.mapping_table(res, lang)
-    assert ("实付金额", "amount") in set(zip(mt.iloc[:, 1], mt.iloc[:, 2]))
-    assert len(clean.coverage_table(res, lang)) >= 5
-    assert len(clean.files_table(res, lang)) == 3
-    samples = clean.quarantine_samples(res, 1, lang, mask_pii=True)
+    rec = present.reconciliation_table(res)
+    assert header in table(rec, lang).html and len(rec) == 3
+    assert len(present.quarantine_summary(res)) == 4
+    mt = present.mapping_table(res)
+    assert ("实付金额", "amount") in set(zip(mt["source_header"], mt["canonical_column"]))
+    assert len(present.coverage_table(res)) >= 5
+    assert len(present.files_table(res)) == 3
+    samples = present.quarantine_samples(res, 1, lang, mask_pii=True)
     assert len(samples) == 4
-    assert "赵六" not in " ".join(samples.iloc[:, 5])
+    assert "赵六" not in " ".join(samples["original"])
+    for df in (rec, present.quarantine_summary(res), mt, present.coverage_table(res), present.files_table(res),
+               samples):
+        table(df, lang)  # every column registered or labelled: renders
 
 
 def test_plots_return_axes(defects):
     import matplotlib.pyplot as plt
 
-    ax = clean.plot_monthly(defects.clean, orders_label="orders", revenue_label="revenue")
+    ax = plot_monthly(monthly(defects.clean), orders_label="orders", revenue_label="revenue")
     assert ax.get_ylabel() == "orders"
-    ax2 = clean.plot_amount_distribution(defects.clean, threshold=2000)
+    assert plot_monthly(monthly(defects.clean), lang="en").get_ylabel() == text("clean.plot.orders", "en")
+    ax2 = plot_amount_distribution(defects.clean, threshold=2000)
     assert ax2.get_xscale() == "log"
+    assert ax2.get_ylabel() == text("clean.plot.orders", "zh")
     plt.close("all")
+
+
+# --------------------------------------------------------------------------------------
+# The quarantine in one language, masked; the engines injected
+# --------------------------------------------------------------------------------------
+
+_LATIN_WORDS = re.compile(r"[A-Za-z]{3,}(?:\s+[A-Za-z]{2,})+")
+
+
+def test_quarantine_in_zh_has_no_english_reason_or_detail(defects, kit_files):
+    res = clean_all(kit_files, AS_OF)
+    for q in (defects.quarantine, res.quarantine):
+        zh = pd.DataFrame({"reason": q["reason"].map(lambda r: present.reason_label(r, "zh")),
+                           "detail": present.details(q, "zh")})
+        english = {t for t in zh.to_numpy().ravel() if _LATIN_WORDS.search(t)}
+        assert not english, english
+        assert (zh["reason"] != q["reason"]).all()  # every reason labelled
+    # every detail code the cascade can give renders in both languages
+    every = present.details(defects.quarantine, "en")
+    assert "duplicate of row 2" in set(every) and "amount is 0" in set(every)
+    samples = present.quarantine_samples(defects_result(defects), 5, "zh")
+    assert "与第 2 行完全相同" in set(samples["detail"])
+
+
+def defects_result(defects: clean.TableResult) -> clean.CleanResult:
+    return clean.CleanResult(transactions=defects.clean, customers=None, interactions=None,
+                             quarantine=defects.quarantine, merged=defects.merged, quality={}, mapping={})
+
+
+def test_quarantine_csv_masked_and_formulas_neutralised(kit_files, tmp_path):
+    wb = openpyxl.load_workbook(Path(kit_files.inputs.customers.path))
+    ws = wb["客户主数据"]
+    ws.cell(row=3, column=6, value="联系电话")
+    ws.append(["000002", "=HYPERLINK(\"http://x\")", "否", "2022-01-01", "周八"])  # older duplicate id
+    ws.append(["000011", "测试公司张三丰", "否", "", "吴九", "13812345678"])  # a test account, by name
+    for r in range(4, ws.max_row + 1):
+        if ws.cell(row=r, column=6).value is None:
+            ws.cell(row=r, column=6, value="13900001111")
+    wb.save(kit_files.inputs.customers.path)
+    cfg = kit_files.model_copy(update={"report": kit_files.report.model_copy(update={"mask_pii": True})})
+    cfg.inputs.customers.columns = {"contact_phone": "联系电话"}
+    res = clean_all(cfg, AS_OF)
+    assert res.mapping["customers"]["contact_phone"] == "联系电话"
+    ctx = RunContext(cfg=cfg, run_dir=tmp_path / "run", as_of=AS_OF, lang="zh")
+    write_artifacts(res, ctx)
+    raw = ctx.artifact("quarantine").read_text(encoding="utf-8-sig")
+    for secret in ("测试公司张三丰", "13812345678", "13900001111", "赵六", "王五", "周八", "HYPERLINK(\"http"):
+        assert secret not in raw, secret
+    assert "138****5678" in raw and "测**" in raw
+    q = pd.read_csv(ctx.artifact("quarantine"), encoding="utf-8-sig", dtype=str)
+    named = q[q["detail_code"] == "test_account_named"]
+    assert json.loads(named["detail_params"].iloc[0])["name"] == "测**"
+    assert q["detail"].str.contains("名称 测**", regex=False).any()  # the detail in zh, masked
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in q.to_numpy().ravel() if isinstance(v, str))
+    # the unmasked run keeps the names (the masking is the switch's doing)
+    plain = kit_files.model_copy()
+    plain.inputs.customers.columns = {"contact_phone": "联系电话"}
+    ctx2 = RunContext(cfg=plain, run_dir=tmp_path / "plain", as_of=AS_OF, lang="zh")
+    write_artifacts(clean_all(plain, AS_OF), ctx2)
+    assert "13812345678" in ctx2.artifact("quarantine").read_text(encoding="utf-8-sig")
+
+
+def test_formula_like_values_are_neutralised_in_the_csv(tmp_path):
+    raw = orders([("=cmd|' /C calc'!A0", "O1", "2024-01-05", "100", "已取消"), ("C1", "O2", "bad", "+1", "")])
+    res = run(raw)
+    cr = clean.CleanResult(transactions=res.clean, customers=None, interactions=None, quarantine=res.quarantine,
+                           merged=res.merged, quality={}, mapping={})
+    out = write_csv(present.quarantine_file(cr, "en"), tmp_path / "q.csv", root=tmp_path)
+    q = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert q["customer_id"].tolist() == ["'=cmd|' /C calc'!A0", "C1"]
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in q.to_numpy().ravel() if isinstance(v, str))
+
+
+def test_clean_all_takes_the_engines_cleaner(kit_files):
+    calls = []
+
+    def clean_tx(test_customer_ids=()):
+        calls.append(set(test_customer_ids))
+        raw = read_table(kit_files.inputs.transactions, "transactions")
+        result = clean_transactions(raw, kit_files.cleaning, AS_OF, test_customer_ids=test_customer_ids)
+        return result, {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
+                        "columns": list(raw.source_columns), "engine": "fake"}
+
+    res = clean_all(kit_files, AS_OF, clean_tx=clean_tx)
+    assert calls == [{"000009"}] and res.quality["engine"] == "fake"
+    assert clean_all(kit_files, AS_OF).quality["engine"] == "pandas"  # the stage alone: pandas
+
+
+def test_missing_tables_are_notes_not_sentences(kit_files):
+    cfg = kit_files.model_copy(deep=True)
+    cfg.inputs.customers = None
+    cfg.inputs.interactions = None
+    res = clean_all(cfg, AS_OF)
+    assert res.notes == [Note("clean.note.no_customers", {}, "omitted"),
+                         Note("clean.note.no_interactions", {}, "omitted")]
+    assert text(res.notes[0].code, "zh").startswith("配置中没有客户主数据文件")
 
 
 @pytest.mark.slow

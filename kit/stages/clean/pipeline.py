@@ -1,0 +1,165 @@
+"""Clean every configured input, reconcile each table and gather the quality report."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from kit.core.config import Cleaning, KitConfig
+from kit.core.notes import Note
+from kit.io.read import RawTable, read_table
+from kit.stages.clean.books import coverage
+from kit.stages.clean.common import TABLES, CleanResult, TableResult
+from kit.stages.clean.interactions import clean_interactions
+from kit.stages.clean.master import clean_master
+from kit.stages.clean.transactions import clean_transactions
+
+#: The transactions cleaner an engine injects: ``clean_tx(test_customer_ids=...)`` ->
+#: ``(TableResult, source)`` where ``source`` says how the file was read (``info``,
+#: ``mapping``, ``how``, ``columns``, ``engine``).
+CleanTx = Callable[..., "tuple[TableResult, dict[str, Any]]"]
+
+
+def source_of(raw: RawTable) -> dict[str, Any]:
+    """How a file was read, as the quality report lists it."""
+    return {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
+            "columns": list(raw.source_columns), "encoding": raw.encoding}
+
+
+def pandas_clean_tx(cfg: KitConfig, as_of: pd.Timestamp) -> CleanTx:
+    """The transactions cleaner of the pandas path: :func:`kit.io.read_table`, then
+    :func:`clean_transactions`."""
+    def clean_tx(test_customer_ids: Iterable[str] = ()) -> tuple[TableResult, dict[str, Any]]:
+        raw = read_table(cfg.inputs.transactions, "transactions")
+        result = clean_transactions(raw, cfg.cleaning, as_of, test_customer_ids=test_customer_ids)
+        source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
+                  "columns": list(raw.source_columns)}
+        return result, {**source, "engine": "pandas"}
+
+    return clean_tx
+
+
+def _clean_tables(cfg: KitConfig, as_of: pd.Timestamp, clean_tx: CleanTx):
+    """Every configured table cleaned (master first: its test accounts reach the other
+    tables); returns the results and how each file was read, in :data:`TABLES` order."""
+    c = cfg.cleaning
+    raws = {t: read_table(getattr(cfg.inputs, t), t)
+            for t in ("customers", "interactions") if getattr(cfg.inputs, t) is not None}
+    results: dict[str, TableResult] = {}
+    test_ids: set[str] = set()
+    if "customers" in raws:
+        results["customers"] = clean_master(raws["customers"], c, growth_stages=c.growth_stages)
+        test_ids = set(results["customers"].stats["test_customer_ids"])
+    results["transactions"], tx_source = clean_tx(test_customer_ids=test_ids)
+    sources = {"transactions": tx_source}
+    sources.update({t: source_of(r) for t, r in raws.items()})
+    if "interactions" in raws:
+        results["interactions"] = clean_interactions(raws["interactions"], c, as_of, test_customer_ids=test_ids)
+    order = [t for t in TABLES if t in results]
+    return {t: results[t] for t in order}, {t: sources[t] for t in order}
+
+
+def _by_reason(results: dict[str, TableResult]) -> dict[str, dict[str, Any]]:
+    by_reason = {}
+    for t, r in results.items():
+        g = r.quarantine.groupby("reason", sort=False).agg(rows=("source_row", "size"), amount=("amount", "sum"))
+        by_reason[t] = {str(k): {"rows": int(v.rows),
+                                 "amount": round(float(v.amount), 2) if t == "transactions" else None}
+                        for k, v in g.iterrows()}
+    return by_reason
+
+
+def _rules(c: Cleaning) -> dict[str, Any]:
+    return {"duplicates": c.duplicates, "future_dates": c.future_dates, "zero_amount": c.zero_amount,
+            "refunds": c.refunds, "test_account_pattern": c.test_account_pattern,
+            "outliers": c.outliers.model_dump(), "interaction_score_scale": c.interaction_score_scale,
+            "amount_tolerance": c.amount_tolerance}
+
+
+def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
+             sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The quality report (``quality.json``)."""
+    tx = results["transactions"]
+    master = results["customers"].clean if "customers" in results else None
+    inter = results["interactions"].clean if "interactions" in results else None
+    quality: dict[str, Any] = {
+        "as_of": f"{as_of:%Y-%m-%d}",
+        "rules": _rules(c),
+        "engine": sources["transactions"]["engine"],
+        "files": {t: s["info"] for t, s in sources.items()},
+        "encoding": {t: s.get("encoding", s["info"].get("encoding")) for t, s in sources.items()},
+        "mapping": {t: {k: {"source": v, "how": s["how"][k]} for k, v in s["mapping"].items()}
+                    for t, s in sources.items()},
+        "unmapped_headers": {t: [h for h in s["columns"] if h not in s["mapping"].values()]
+                             for t, s in sources.items()},
+        "reconciliation": {t: r.reconciliation for t, r in results.items()},
+        "quarantine_by_reason": _by_reason(results),
+        "refunds": tx.stats["refunds"],
+        "outliers": tx.stats["outliers"],
+        "invalid_values": {t: r.stats.get("invalid_values", {}) for t, r in results.items()},
+        "coverage": coverage(tx.clean, master, inter),
+        "order_id_synthesized": tx.stats["order_id_synthesized"],
+        "unparseable_amount_counts_zero": True,
+    }
+    if master is not None:
+        quality["test_customer_ids"] = results["customers"].stats["test_customer_ids"]
+        quality["unknown_growth_stages"] = results["customers"].stats["unknown_growth_stages"]
+    if inter is not None:
+        quality["interactions"] = {k: v for k, v in results["interactions"].stats.items() if k != "invalid_values"}
+    return quality
+
+
+def clean_notes(quality: dict[str, Any]) -> list[Note]:
+    """What the reader of the cleaning page must know beyond the tables."""
+    notes = []
+    for t in ("customers", "interactions"):
+        if t not in quality["reconciliation"]:
+            notes.append(Note(f"clean.note.no_{t}", {}, "omitted"))
+    if quality["order_id_synthesized"]:
+        notes.append(Note("clean.note.order_id_synthesized", {}, "warning"))
+    stages = quality.get("unknown_growth_stages") or []
+    if stages:
+        notes.append(Note("clean.note.unknown_growth_stages",
+                          {"n": len(stages), "values": ", ".join(map(str, stages[:10]))}, "warning"))
+    return notes
+
+
+def clean_all(cfg: KitConfig, as_of: pd.Timestamp, *, clean_tx: CleanTx | None = None) -> CleanResult:
+    """Read and clean every configured input, reconcile each table, gather the quality report.
+
+    ``clean_tx(test_customer_ids=...)`` cleans the transactions and says how the file was
+    read (``(TableResult, source)``); the engines layer injects its engine's cleaner
+    (:func:`kit.engines.clean_all`). None: the pandas path (:func:`pandas_clean_tx`).
+
+    Raises :class:`kit.io.InputError` for an input that cannot be read or mapped, and
+    :class:`ReconciliationError` when a table's books do not balance.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    results, sources = _clean_tables(cfg, as_of, clean_tx or pandas_clean_tx(cfg, as_of))
+    quarantine = pd.concat([r.quarantine for r in results.values()], ignore_index=True)
+    merged = pd.concat([r.merged for r in results.values()], ignore_index=True)
+    quality = _jsonable(_quality(cfg.cleaning, as_of, results, sources))
+    return CleanResult(
+        transactions=results["transactions"].clean,
+        customers=results["customers"].clean if "customers" in results else None,
+        interactions=results["interactions"].clean if "interactions" in results else None,
+        quarantine=quarantine, merged=merged, quality=quality,
+        mapping={t: dict(s["mapping"]) for t, s in sources.items()}, notes=clean_notes(quality),
+    )
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if np.isnan(obj) else float(obj)
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
