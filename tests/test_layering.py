@@ -1,5 +1,7 @@
 """Layering rules on hand-made data: every boundary of DOMAIN.md section 2, the recency
 direction, ties, a single customer, identical customers, a period without purchases."""
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -7,13 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit.stages import layering as L
+from kit.core import registry
 from kit.core.config import AbcClasses, Churn, Dynamic, Quadrant, RfmSegmentRule, Text, ValueTiers, parse_config
+from kit.core.notes import Msg, Note
+from kit.present import layering as P
+from kit.present.messages import render, text
+from kit.present.plots import layering as PL
+from kit.present.table import display_values, table
+from kit.stages import layering as L
 from kit.stages.features import business_features
 
 AS_OF = pd.Timestamp("2026-09-30")  # quarter end; previous period end 2026-06-30
 
-#: Spine columns 02 must write (docs/CONTRACTS.md), besides the optional master attributes.
+#: Spine columns 02 must write (docs/ARCHITECTURE.md), besides the optional master attributes.
 CONTRACT = """first_purchase last_purchase days_since_last months_since_last orders_total revenue_total
 orders_12m amount_12m amount_q1 amount_q2 amount_q3 amount_q4 avg_order_value profit_total profit_12m
 n_categories new_category_last_q tenure_days frequency recency T monetary_value rfm_r rfm_f rfm_m
@@ -39,6 +47,11 @@ def tx(rows, **extra):
         df[k] = v
     df["is_return"] = False
     return df
+
+
+def en(note: Note) -> str:
+    """A stage note in English (what the old ``note["en"]`` held)."""
+    return render(note, "en")
 
 
 def feats(**cols):
@@ -253,17 +266,21 @@ def test_potential_drops_missing_inputs_and_says_so():
     growth = [12.5, 37.5, 62.5, 87.5]  # own growth rises with the index
     depth = [12.5, 37.5, 62.5, 87.5]
     np.testing.assert_allclose(out["potential_score"], [0.4 * g + 0.6 * d for g, d in zip(growth, depth)])
-    omitted = [n for n in notes if n["kind"] == "omitted"]
-    assert len(omitted) == 1 and "industry growth outlook" in omitted[0]["en"] and "referrals" in omitted[0]["en"]
-    assert "40 %" in omitted[0]["en"] and "60 %" in omitted[0]["en"]
-    assert any("product categories" in n["en"] for n in notes)  # the proxy is named
+    omitted = [n for n in notes if n.kind == "omitted"]
+    assert len(omitted) == 1 and omitted[0].code == "layering.potential_dropped"
+    assert omitted[0].params["dropped"] == [Msg("layering.part.industry_growth"), Msg("layering.part.referral")]
+    assert "industry growth outlook" in en(omitted[0]) and "referrals" in en(omitted[0])
+    assert "40 %" in en(omitted[0]) and "60 %" in en(omitted[0])
+    assert any("product categories" in en(n) for n in notes)  # the proxy is named
+    assert all(n.section == "02_layering" for n in notes)
     assert out["purchase_growth"].tolist() == [-0.75, pytest.approx(-1 / 3), 0.5, 3.0]
 
 
 def test_profit_proxy_when_the_data_have_none():
     f = vp_features().assign(profit_total=np.nan)
     _, notes = L.value_potential(f, default_margin=0.25)
-    assert any("25 %" in n["en"] and "margin" in n["en"] for n in notes)
+    assert any(n.code == "layering.profit_proxy_all" and n.params["margin_pct"] == 25 for n in notes)
+    assert any("25 %" in en(n) and "margin" in en(n) for n in notes)
 
 
 def test_potential_inputs_from_master_config_and_interactions():
@@ -274,22 +291,22 @@ def test_potential_inputs_from_master_config_and_interactions():
     ix = pd.DataFrame({"customer_id": ["c3", "c3", "c0"], "date": pd.to_datetime(["2026-01-01"] * 3),
                        "type": ["referral", "referral", "complaint"]})
     out, notes = L.value_potential(f, master=master, interactions=ix, rule=rule)
-    assert not [n for n in notes if n["kind"] == "omitted"]
-    assert any("1 customers whose industry is not listed" in n["en"] for n in notes)
+    assert not [n for n in notes if n.kind == "omitted"]
+    assert any("1 customers whose industry is not listed" in en(n) for n in notes)
     # c3: outlook neutral 50, growth 87.5, depth 87.5, referrals 87.5 (2 of them)
     assert out.loc["c3", "potential_score"] == pytest.approx(0.3 * 50 + 0.2 * 87.5 + 0.3 * 87.5 + 0.2 * 87.5)
     # master industry_growth wins over the config; master referrals over the log
     master2 = master.assign(industry_growth=[1.0, 2.0, 3.0, 4.0], referrals=[0, 0, 0, 9])
     _, notes2 = L.value_potential(f, master=master2, interactions=ix, rule=rule)
-    assert any("master's industry_growth" in n["en"] for n in notes2)
-    assert any("master's referral count" in n["en"] for n in notes2)
+    assert any("master's industry_growth" in en(n) for n in notes2)
+    assert any("master's referral count" in en(n) for n in notes2)
 
 
 def test_industry_growth_proxy_from_the_data():
     f = vp_features()
     master = pd.DataFrame({"industry": ["A", "A", "B", "B"]}, index=f.index)
     out, notes = L.value_potential(f, master=master)
-    assert any("each industry's own revenue growth" in n["en"] for n in notes)
+    assert any("each industry's own revenue growth" in en(n) for n in notes)
     assert out["potential_score"].notna().all()
 
 
@@ -462,7 +479,7 @@ def test_demand_and_potential_types():
     assert pd.isna(td.loc["c3", "demand_type"])
     assert td["potential_type"].tolist() == ["high_growth", "to_activate", "to_activate", "to_activate",
                                              "high_growth"]
-    assert any("3 customers have no growth stage" in n["en"] for n in notes)
+    assert any("3 customers have no growth stage" in en(n) for n in notes)
 
 
 def test_demand_from_purchased_categories():
@@ -476,7 +493,7 @@ def test_demand_from_purchased_categories():
 def test_demand_type_omitted_without_any_signal():
     td, notes = L.three_dimensional(feats(amount_12m=[1.0], amount_13_24m=[1.0]))
     assert td["demand_type"].isna().all() and td["potential_type"].tolist() == ["stable"]
-    assert notes[0]["kind"] == "omitted"
+    assert notes[0].kind == "omitted" and notes[0].code == "layering.demand_omitted"
 
 
 # --------------------------------------------------------------------------------------
@@ -541,7 +558,8 @@ def test_layer_world():
     assert c.loc["sleeper", "churn_risk"] == "high"
     assert c.loc["vip", "frequency"] == 3 and c.loc["newbie", "frequency"] == 0
     assert c.loc["grower", "name"] == "乙"
-    assert any("not layered" in n["en"] for n in L.notes(c))
+    assert any("not layered" in en(n) for n in L.notes(c))
+    assert all(isinstance(n, Note) for n in L.notes(c))
     assert c.attrs["prev_as_of"] == "2026-06-30"
 
 
@@ -558,7 +576,7 @@ def test_layer_transactions_only_names_every_gap():
     t = tx([("a", "2026-01-01", 10.0), ("b", "2026-05-01", 20.0), ("a", "2026-08-01", 5.0)])
     c = L.layer(t, AS_OF, make_cfg())
     assert c["demand_type"].isna().all() and c["satisfaction"].isna().all() and c["complaint_rate"].isna().all()
-    omitted = " ".join(n["en"] for n in L.notes(c) if n["kind"] == "omitted")
+    omitted = " ".join(en(n) for n in L.notes(c) if n.kind == "omitted")
     for gap in ("industry growth outlook", "No interaction log", "No customer master", "product category",
                 "days overdue", "demand type"):
         assert gap in omitted
@@ -615,7 +633,33 @@ def test_layer_settings_from_keywords():
 
 
 # --------------------------------------------------------------------------------------
-# Report tables and plots
+# Notes in words
+# --------------------------------------------------------------------------------------
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+#: Words that are names or codes, allowed in zh text (config keys, column names).
+CODE_WORDS = re.compile(r"cfg\.[a-z_.]+|layering\.[a-z_.]+|industry_growth|RFM|A/B/C")
+
+
+def test_stage_notes_render_in_zh_without_english_and_in_en():
+    t = tx([("a", "2026-01-01", 10.0), ("b", "2026-05-01", 20.0), ("a", "2026-08-01", 5.0)])
+    notes = L.notes(L.layer(t, AS_OF, make_cfg()))  # every gap: most notes at once
+    t2, master, ix = world()
+    notes += L.notes(L.layer(t2, AS_OF, make_cfg(), master, ix))
+    notes += L.value_potential(vp_features().assign(profit_total=np.nan))[1]
+    assert len({n.code for n in notes}) >= 12
+    for n in notes:
+        zh, english = render(n, "zh"), render(n, "en")
+        assert HAN.search(zh) and not HAN.search(english), n.code
+        assert not re.search(r"[A-Za-z]{3,}", CODE_WORDS.sub("", zh)), (n.code, zh)
+        assert zh != english
+    dropped = next(n for n in L.value_potential(vp_features())[1] if n.code == "layering.potential_dropped")
+    assert "行业增长前景、转介绍" in render(dropped, "zh")  # list parameters joined per language
+    assert "industry growth outlook, referrals" in render(dropped, "en")
+
+
+# --------------------------------------------------------------------------------------
+# Report tables and plots (kit.present.layering, kit.present.plots.layering)
 # --------------------------------------------------------------------------------------
 
 
@@ -626,52 +670,82 @@ def layered():
 
 
 def test_tables_speak_the_report_language(layered):
-    zh = L.distribution(layered, "value_tier", "zh", order=L.TIERS)
-    assert list(zh.columns) == ["类别", "客户数", "客户占比", "近12个月金额", "金额占比"]
-    assert zh["类别"].tolist() == ["高价值", "中价值", "低价值"]
-    assert zh["客户占比"].sum() == pytest.approx(1.0) and zh["金额占比"].sum() == pytest.approx(1.0)
-    assert zh.attrs["formats"]["money"] == ["近12个月金额"]
-    en = L.segment_table(layered, "en")
-    assert en["Group"].iloc[0] == "Champions" and en["Customers"].sum() == len(layered)
-    t8 = L.rfm8_table(layered, "zh")
-    assert len(t8) == 8 and t8.loc[0, "类别"] == "重要价值客户" and t8.loc[0, "R"] == "高"
-    assert t8.loc[7, "建议重点"].startswith("低成本")
-    assert L.flags_table(layered, "en")["Customers"].tolist() == [1, 1, 3]  # gone, sleeper, small
+    dist = P.distribution(layered, "value_tier", order=L.TIERS)
+    assert list(dist.columns) == ["value_tier", "n_customers", "customer_share", "amount_12m", "amount_share"]
+    zh = display_values(dist, "zh")
+    assert zh["value_tier"].tolist() == ["高价值", "中价值", "低价值"]
+    html = table(dist, "zh").html
+    assert all(h in html for h in ("价值标签", "客户数", "客户占比", "近12个月合作金额", "金额占比", "高价值"))
+    assert dist["customer_share"].sum() == pytest.approx(1.0) and dist["amount_share"].sum() == pytest.approx(1.0)
+    assert [registry.kind(c) for c in dist.columns[1:]] == ["int", "pct", "money", "pct"]
+    seg = P.segment_table(layered)
+    en_seg = display_values(seg, "en", value_labels={"rfm_segment": P.segment_labels(None, "en")})
+    assert en_seg["rfm_segment"].iloc[0] == "Champions" and seg["n_customers"].sum() == len(layered)
+    t8 = display_values(P.rfm8_table(layered), "zh")
+    assert len(t8) == 8 and t8.loc[0, "rfm8_class"] == "重要价值客户" and t8.loc[0, "rfm8_r"] == "高"
+    assert t8.loc[7, "rfm8_focus"].startswith("低成本")
+    assert "建议重点" in table(P.rfm8_table(layered), "zh").html
+    assert P.flags_table(layered)["n_customers"].tolist() == [1, 1, 3]  # gone, sleeper, small
+    assert display_values(P.flags_table(layered), "en")["special_flags"].tolist()[0] == "Strategic partner"
 
 
 def test_migration_matrix(layered):
-    m = L.migration_matrix(layered)
+    m = L.migration_counts(layered)
     assert list(m.index) == ["high", "medium", "low", "new"] and list(m.columns) == ["high", "medium", "low", "lost"]
     assert m.to_numpy().sum() == len(layered)
     assert m.loc["new", "low"] == 1 and m.loc["low", "lost"] == 1
-    lost = L.migration_matrix(layered, value="amount_12m_prev")
+    lost = L.migration_counts(layered, value="amount_12m_prev")
     assert lost.loc["low", "lost"] == 50_000.0
-    zh = L.migration_matrix(layered, lang="zh")
+    zh = P.migration_matrix(layered, lang="zh")
     assert zh.index.name == "上期" and "流失" in zh.columns and "新增" in zh.index
+    assert (zh.to_numpy() == m.to_numpy()).all()  # the labels change, the counts do not
+    amounts = P.migration_amounts(layered, "en")
+    assert amounts.loc["Low value", "Lost"] == 50_000.0  # the lost column shows the previous amount
+    q = L.migration_counts(layered, by="quadrant")
+    assert list(q.columns) == [*L.QUADRANTS, "lost"] and q.to_numpy().sum() == len(layered)
 
 
 def test_candidate_lists(layered):
-    up = L.upgrade_candidates(layered, "zh")
-    assert up["客户编号"].tolist() == ["grower"] and up["触发原因"].iloc[0] == "连续季度采购增长达标；新增采购品类"
+    up = P.upgrade_candidates(layered, "zh")
+    assert up["customer_id"].tolist() == ["grower"]
+    assert display_values(up, "zh")["upgrade_reason"].iloc[0] == "连续季度采购增长达标；新增采购品类"
     assert up["2026-Q3 环比增长"].iloc[0] == pytest.approx(0.2) and up["2026-Q2 环比增长"].iloc[0] == pytest.approx(0.2)
     assert up["2026-Q1 金额"].iloc[0] == 100_000.0
-    assert L.quarter_label("2026-08-15", 1) == "2026-05-16..2026-08-15"
-    down = L.downgrade_list(layered, "en")
-    assert down["Customer"].tolist() == ["sleeper"] and down["Last purchase"].iloc[0] == "2026-03-20"
+    assert up.attrs["kinds"]["2026-Q1 金额"] == "money" and up.attrs["kinds"]["2026-Q3 环比增长"] == "pct"
+    assert P.quarter_label("2026-08-15", 1) == "2026-05-16..2026-08-15"
+    down = P.downgrade_list(layered)
+    assert down["customer_id"].tolist() == ["sleeper"] and down["last_purchase"].iloc[0] == pd.Timestamp("2026-03-20")
+    html = table(down, "en", kinds=down.attrs["kinds"]).html
+    assert "2026-03-20" in html and "Last purchase" in html
+
+
+def test_candidate_names_are_masked(layered):
+    c = layered.copy()
+    c["name"] = "<img src=x onerror=alert(1)> 深圳市某某科技有限公司"
+    for frame in (P.upgrade_candidates(c, "zh"), P.downgrade_list(c)):
+        html = table(frame, "zh", mask_pii=True, kinds=frame.attrs["kinds"]).html
+        assert "某某科技有限公司" not in html and "<img" not in html
+        assert "<img" not in table(frame, "zh", kinds=frame.attrs["kinds"]).html  # escaped, never markup
+
+
+def test_weights_text():
+    assert P.weights_text({"amount_12m": 0.4, "profit": 0.6}, "zh") == "近12个月金额 40 %、历史利润 60 %"
+    assert P.weights_text({"amount_12m": 0.4, "profit": 0.6}, "en") == "trailing-12-month amount 40 %, historical profit 60 %"
 
 
 def test_plots_return_axes(layered):
     from kit.present.plotting import apply_fonts
 
     apply_fonts()
-    ax = L.plot_rf_heatmap(layered, title="R x F", cbar_label="平均金额")
-    assert ax.get_ylabel() == "R" and ax.get_title() == "R x F"
+    ax = PL.plot_rf_heatmap(layered, title="R x F", cbar_label="平均金额")
+    assert ax.get_ylabel() == text("layering.rf_ylabel", "zh") and ax.get_title() == "R x F"
+    assert PL.plot_rf_heatmap(layered, ylabel="R", lang="en").get_ylabel() == "R"
     plt.close("all")
     fig, ax = plt.subplots()
-    assert L.plot_quadrant(layered, lang="zh", ax=ax) is ax
+    assert PL.plot_quadrant(layered, lang="zh", ax=ax) is ax
     assert any(line.get_xdata()[0] == 50 for line in ax.get_lines())  # the threshold lines
     plt.close("all")
-    ax = L.plot_migration(L.migration_matrix(layered, lang="en"), title="Migration")
+    ax = PL.plot_migration(P.migration_matrix(layered, lang="en"), title="Migration")
     assert ax.get_xlabel() == "This period"
     plt.close("all")
 
@@ -681,8 +755,26 @@ def test_quadrant_plot_samples_and_says_so():
     n = 150
     df = pd.DataFrame({"value_score": rng.uniform(0, 100, n), "potential_score": rng.uniform(0, 100, n)})
     df["quadrant"] = L.quadrants(df["value_score"], df["potential_score"])
-    ax = L.plot_quadrant(df, lang="en", max_points=100)
+    ax = PL.plot_quadrant(df, lang="en", max_points=100)
     texts = [t.get_text() for t in ax.texts]
     assert any("random sample of 100 of 150" in t for t in texts)
     assert sum(len(c.get_offsets()) for c in ax.collections) == 100
     plt.close("all")
+
+
+def test_stage_has_no_presentation():
+    import ast
+    from pathlib import Path
+
+    import kit.stages.layering as pkg
+
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                assert not (mod or "").startswith(("kit.present", "kit.publish", "kit.engines", "matplotlib")), path
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert "lang" not in [a.arg for a in node.args.args + node.args.kwonlyargs], (path, node.name)
+                assert node.end_lineno - node.lineno <= 80, (path.name, node.name)
+                assert not any(isinstance(x, (ast.Import, ast.ImportFrom)) for x in ast.walk(node)), node.name
