@@ -7,8 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.stages import personas as P
 from kit.core.config import Personas
+from kit.core.notes import Note
+from kit.present import personas as PP
+from kit.present.messages import render
+from kit.present.plots import personas as PL
+from kit.present.table import table
+from kit.stages import personas as P
 
 matplotlib.use("Agg")
 
@@ -89,8 +94,8 @@ def test_size_band_on_revenue():
     tags, avail = P.build_tags(customers, tx, None, AS_OF, Personas(), size_by="annual_revenue",
                                size_bins=[0, 1e6, 5e6, 1e7])
     assert tags["tag_size"].tolist() == ["1M-5M", "10M+"]
-    assert P.tag_label("size", "1M-5M", "zh", size_by="annual_revenue") == "营收1M-5M"
-    assert not avail["industry"] and "industry" in avail["industry"].reason("en")
+    assert PP.tag_label("size", "1M-5M", "zh", size_by="annual_revenue") == "营收1M-5M"
+    assert not avail["industry"] and "industry" in render(avail["industry"].reason, "en")
 
 
 def test_dynamic_tags(small):
@@ -177,7 +182,7 @@ def test_custom_pain_dictionary():
                           "keywords": ["远程诊断", None], "text": [None, "Remote monitoring please"]})
     tags, _ = P.build_tags(customers, tx, inter, AS_OF, cfg)
     assert tags["tag_hidden_need"].tolist() == ["wants remote ops", "wants remote ops"]
-    assert P.tag_label("pain_point", "wants remote ops", "zh", cfg) == "需要远程运维"
+    assert PP.tag_label("pain_point", "wants remote ops", "zh", cfg) == "需要远程运维"
 
 
 # --------------------------------------------------------------------------------------
@@ -220,14 +225,14 @@ def test_persona_label_example():
     tags["tag_core_pain"] = ["cares about equipment stability|cares about energy use", None]
     tags["tag_recent_orders"] = pd.array([3, 2], dtype="Int64")
     tags["tag_channel"] = ["online", "mixed"]
-    zh = P.persona_labels(tags, "zh")
+    zh = PP.persona_labels(tags, "zh")
     assert zh["A"] == "长三角 · 新能源汽车制造 · 技术驱动型 · 关注设备稳定性"
     assert zh["B"] == "近90天采购2次 · 多渠道"  # only dynamic tags known
-    en = P.persona_labels(tags, "en")
+    en = PP.persona_labels(tags, "en")
     assert en["A"] == "长三角 · 新能源汽车制造 · technology-driven · cares about equipment stability"
     assert en["B"] == "2 orders in 90 days · multi-channel"
     tags["tag_recent_orders"] = pd.array([3, 1], dtype="Int64")
-    assert P.persona_labels(tags, "en")["B"] == "1 order in 90 days · multi-channel"
+    assert PP.persona_labels(tags, "en")["B"] == "1 order in 90 days · multi-channel"
 
 
 # --------------------------------------------------------------------------------------
@@ -298,34 +303,38 @@ def test_names_cards_and_examples():
     cfg = Personas(k_min=3, k_max=3)
     tags, avail = P.build_tags(customers, tx, None, AS_OF, cfg)
     res = P.cluster_personas(customers, tx, cfg, as_of=AS_OF)
-    names = P.name_clusters(res, tags, "zh", cfg)
+    names = PP.name_clusters(res, tags, "zh", cfg)
     assert names.is_unique and len(names) == 3
     assert "高频" in names[1] and "新能源汽车制造" in names[1]
     assert "沉睡" in names.loc[res.labels["C040"]]
-    en = P.name_clusters(res, tags, "en", cfg)
+    en = PP.name_clusters(res, tags, "en", cfg)
     assert "frequent" in en[1].lower()
-    cards = P.persona_cards(customers, res, names, tags, "zh", cfg)
+    cards = PP.persona_cards(customers, res, names, tags, "zh", cfg)
     assert cards["customer_share"].sum() == pytest.approx(1.0)
     assert cards["revenue_share"].sum() == pytest.approx(1.0)
     assert cards.loc[1, "dominant_quadrant"] == "star" and cards.loc[1, "dominant_quadrant_share"] == 1.0
     assert cards.loc[1, "typical_orders"] >= 8
-    html = P.persona_cards_html(cards, "zh")
+    html = PP.persona_cards_html(cards, "zh")
     assert html.count('class="kit-card"') == 3 and "明星客户" in html
-    ex = P.example_customers(customers, res, n=2, mask=True, names=names)
-    assert len(ex) == 6 and ex["name"].str.endswith("**").all()
-    assert ex["customer_id"].str.startswith("C").all()  # ids are not masked
+    ex = PP.example_customers(customers, res, n=2, names=names)
+    shown = table(ex, "zh", mask_pii=True).frame  # masking happens where the table is shown
+    assert len(shown) == 6 and shown["name"].str.endswith("**").all()
+    assert shown["customer_id"].str.startswith("C").all()  # ids are not masked
 
 
 def test_run_personas_writes_the_contract_columns_and_is_idempotent():
     customers, tx = synthetic(n_per_group=10)
     cfg = Personas(k_min=2, k_max=3)
-    run = P.run_personas(customers, tx, None, AS_OF, cfg, "en")
-    cols = set(run.spine.columns)
+    run = P.run_personas(customers, tx, None, AS_OF, cfg)
+    spine = PP.with_persona_text(run, "en", cfg)  # what notebook 03 writes
+    cols = set(spine.columns)
     assert set(P.TAG_COLUMNS) <= cols and set(P.PERSONA_COLUMNS) <= cols
-    assert run.spine["persona_cluster"].dtype == "Int64"
-    again = P.run_personas(run.spine, tx, None, AS_OF, cfg, "en")
+    assert spine["persona_cluster"].dtype == "Int64"
+    assert list(spine.columns)[-4:] == P.PERSONA_COLUMNS
+    again = P.run_personas(spine, tx, None, AS_OF, cfg)
     assert list(again.spine.columns) == list(run.spine.columns)
     pd.testing.assert_frame_equal(again.spine, run.spine)
+    pd.testing.assert_frame_equal(PP.with_persona_text(again, "en", cfg), spine)
 
 
 # --------------------------------------------------------------------------------------
@@ -337,39 +346,52 @@ def test_transactions_only_like_cdnow():
     customers, tx = synthetic(n_per_group=10)
     tx = tx[["customer_id", "order_date", "amount"]]  # no order id, category or channel
     customers = customers[[]]  # no master attributes
-    run = P.run_personas(customers, tx, None, AS_OF, Personas(k_min=2, k_max=4), "en")
+    run = P.run_personas(customers, tx, None, AS_OF, Personas(k_min=2, k_max=4))
     missing = P.unavailable_families(run.availability)
     assert missing == ["industry", "size", "region", "decision_role", "channel", "keywords",
                        "category", "pain_point"]
-    assert "no interaction records" in run.availability["pain_point"].reason("en")
+    assert "no interaction records" in render(run.availability["pain_point"].reason, "en")
+    assert [n.kind for n in run.notes] == ["omitted"] and run.notes[0].section == "03_personas"
+    assert render(run.notes[0], "en").startswith(
+        "Tag families left out because the data cannot support them (nothing is substituted): "
+        "Industry (the customer master has no industry column); Company size (the customer master has no "
+        "employees column); ")
+    assert render(run.notes[0], "zh").endswith("需求痛点（未提供互动记录）。")
+    assert Note.from_dict(run.notes[0].as_dict()) == run.notes[0]  # notes.json round trip
     assert run.weights == {"recent_activity": 1.0}
     assert run.clusters.k is not None
     assert set(run.clusters.features) == {"log_frequency", "recency_days", "log_monetary", "tenure_days"}
-    assert run.spine["persona_label"].str.contains("in 90 days").all()
+    assert PP.with_persona_text(run, "en")["persona_label"].str.contains("in 90 days").all()
     assert run.spine["tag_industry"].isna().all()
-    table = P.weight_table(Personas().tag_weights, run.availability, run.tags, "zh")
-    assert table.loc[table["family"] == "需求痛点", "reason"].iloc[0] == "未提供互动记录"
+    weights = PP.weight_table(Personas().tag_weights, run.availability, run.tags, "zh")
+    shown = table(weights, "zh").frame
+    assert shown.loc[shown["family"] == "需求痛点", "omitted_reason"].iloc[0] == "未提供互动记录"
 
 
 def test_fewer_customers_than_k_min():
     customers, tx = synthetic(n_per_group=1)  # 3 customers
     cfg = Personas(k_min=4, k_max=6)
-    run = P.run_personas(customers, tx, None, AS_OF, cfg, "zh")
+    run = P.run_personas(customers, tx, None, AS_OF, cfg)
     assert run.clusters.skipped and run.clusters.k is None
-    assert "k_min = 4" in run.clusters.message("zh") and "fewer than the smallest k" in run.clusters.message("en")
-    assert run.spine["persona_cluster"].isna().all() and run.spine["persona_name"].isna().all()
-    assert run.spine["persona_label"].notna().all()
-    assert run.names.empty
-    assert P.persona_cards(run.spine, run.clusters, run.names, run.tags, "zh").empty
-    assert P.example_customers(run.spine, run.clusters).empty
-    assert P.persona_cards_html(pd.DataFrame(), "zh") == ""
+    note = run.clusters.note
+    assert note.kind == "omitted" and note.params["k_min"] == 4
+    assert "k_min = 4" in render(note, "zh") and "fewer than the smallest k" in render(note, "en")
+    spine = PP.with_persona_text(run, "zh", cfg)
+    assert spine["persona_cluster"].isna().all() and spine["persona_name"].isna().all()
+    assert spine["persona_label"].notna().all()
+    assert run.naming.empty
+    names = PP.cluster_names(run.naming, "zh", cfg)
+    assert names.empty
+    assert PP.persona_cards(spine, run.clusters, names, run.tags, "zh").empty
+    assert PP.example_customers(spine, run.clusters).empty
+    assert PP.persona_cards_html(pd.DataFrame(), "zh") == ""
 
 
 def test_identical_customers_are_not_forced_into_k_clusters():
     customers = spine([f"C{i}" for i in range(10)])
     tx = tx_frame([(f"C{i}", f"o{i}", day(5), 100.0, None, None) for i in range(10)])
     res = P.cluster_personas(customers, tx, Personas(k_min=2, k_max=3), as_of=AS_OF)
-    assert res.skipped and res.message("en")
+    assert res.skipped and res.note.kind == "omitted" and render(res.note, "en")
 
 
 # --------------------------------------------------------------------------------------
@@ -385,17 +407,18 @@ def test_plots_return_axes_without_warnings(small):
     plotting.setup()
     customers, tx = synthetic(n_per_group=10)
     cfg = Personas(k_min=2, k_max=3)
-    run = P.run_personas(customers, tx, None, AS_OF, cfg, "zh")
+    run = P.run_personas(customers, tx, None, AS_OF, cfg)
+    names = PP.cluster_names(run.naming, "zh", cfg)
     s_customers, s_tx, s_inter = small
     s_tags, s_avail = P.build_tags(s_customers, s_tx, s_inter, AS_OF, cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        axes = P.plot_tag_overview(s_tags, s_avail, "zh", cfg)
+        axes = PL.plot_tag_overview(s_tags, availability=s_avail, lang="zh", cfg_personas=cfg)
         assert axes.size >= 9
         _, ax = plt.subplots()
-        assert P.plot_tag_frequency(s_tags, "pain_point", "en", cfg, ax=ax) is ax
-        assert P.plot_silhouette(run.clusters, "zh") is not None
-        ax = P.plot_cluster_profile(run.clusters, "zh", run.names)
+        assert PL.plot_tag_frequency(s_tags, family="pain_point", lang="en", cfg_personas=cfg, ax=ax) is ax
+        assert PL.plot_silhouette(run.clusters, lang="zh") is not None
+        ax = PL.plot_cluster_profile(run.clusters, lang="zh", names=names)
         assert len(ax.texts) == run.clusters.k * len(run.clusters.features)
         ax.figure.canvas.draw()
     plt.close("all")
@@ -404,9 +427,9 @@ def test_plots_return_axes_without_warnings(small):
 def test_tag_frequencies_order_and_shares(small):
     customers, tx, inter = small
     tags, _ = P.build_tags(customers, tx, inter, AS_OF, Personas())
-    size = P.tag_frequencies(tags, "size", "zh")
+    size = PP.tag_frequencies(tags, "size", "zh")
     assert size["label"].tolist() == ["0-50人", "500-1000人", "5000+人"]
-    recent = P.tag_frequencies(tags, "recent_activity", "en")
+    recent = PP.tag_frequencies(tags, "recent_activity", "en")
     assert recent["label"].tolist() == ["none", "2-3 orders"]
     assert recent["customers"].tolist() == [2, 2] and recent["share"].sum() == pytest.approx(1.0)
 
@@ -416,4 +439,34 @@ def test_revenue_size_bands_are_labelled_as_revenue():
     tx = tx_frame([("A", "o1", day(1), 1.0, None, None), ("B", "o2", day(1), 1.0, None, None)])
     tags, _ = P.build_tags(customers, tx, None, AS_OF, Personas(), size_by="annual_revenue",
                            size_bins=[0, 1e6, 5e6, 1e7])
-    assert P.tag_frequencies(tags, "size", "en")["label"].tolist() == ["revenue 1M-5M", "revenue 10M+"]
+    assert PP.tag_frequencies(tags, "size", "en")["label"].tolist() == ["revenue 1M-5M", "revenue 10M+"]
+
+
+# --------------------------------------------------------------------------------------
+# Purchases, escaping
+# --------------------------------------------------------------------------------------
+
+
+def test_only_purchases_count(small):
+    """A purchase is kit.stages.features.purchase_mask: not a return and amount > 0."""
+    customers, tx, inter = small
+    tx.loc[len(tx)] = ["D", "o10", day(2), 0.0, "设备", "online", False]  # zero amount: no purchase
+    tags, _ = P.build_tags(customers, tx, inter, AS_OF, Personas())
+    assert tags.loc["D", "tag_recent_orders"] == 0 and pd.isna(tags.loc["D", "tag_channel"])
+
+
+def test_persona_cards_escape_customer_text():
+    """Cards show customer-derived text (names from tags, top tags): it is escaped."""
+    payload = "<img src=x onerror=alert(1)>"
+    customers, tx = synthetic()
+    customers["industry"] = customers["industry"].replace("新能源汽车制造", payload)
+    cfg = Personas(k_min=3, k_max=3)
+    tags, _ = P.build_tags(customers, tx, None, AS_OF, cfg)
+    res = P.cluster_personas(customers, tx, cfg, as_of=AS_OF)
+    names = PP.name_clusters(res, tags, "en", cfg)
+    assert payload in names[1]
+    cards = PP.persona_cards(customers, res, names, tags, "en", cfg)
+    assert payload in cards.loc[1, "top_tags"]
+    html = PP.persona_cards_html(cards, "en", currency="<b>¥</b>")
+    assert "<img" not in html and "<b>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
