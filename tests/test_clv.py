@@ -1,4 +1,4 @@
-"""kit.clv: BG/NBD + Gamma-Gamma fits, validation, scoring, ROI, plots.
+"""kit.stages.clv: BG/NBD + Gamma-Gamma fits, validation, scoring, ROI; its tables and plots.
 
 The CDNOW reference numbers (Fader, Hardie & Lee 2005; Fader & Hardie 2013) are asserted
 from the raw transactions through the kit's own preparation, to the published precision.
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import matplotlib
 
@@ -17,6 +19,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from kit.core import registry  # noqa: E402
+from kit.core.notes import Msg, Note  # noqa: E402
+from kit.present import clv as clv_tables  # noqa: E402
+from kit.present.messages import placeholders, render, text  # noqa: E402
+from kit.present.plots import clv as clv_plots  # noqa: E402
+from kit.present.table import header, table  # noqa: E402
 from kit.stages import clv  # noqa: E402
 from kit.stages.clv import (  # noqa: E402
     bgnbd_log_likelihood,
@@ -226,17 +234,24 @@ def test_failed_first_fit_is_retried_with_penalizer_and_noted(monkeypatch):
     monkeypatch.setattr(BetaGeoFitter, "fit", flaky)
     res = fit_bgnbd(small_summary(), penalizer=0.0, retry_penalizer=0.01)
     assert res.status_ == "retried" and res.converged_ and res.penalizer_ == 0.01
-    warning = [n for n in res.notes_ if n["kind"] == "warning"][0]
-    assert "LinAlgError" in warning["en"] and "0.01" in warning["en"]
-    assert "惩罚项" in warning["zh"]
+    warning = [n for n in res.notes_ if n.kind == "warning"][0]
+    assert warning.code == "clv.bgnbd_retried" and warning.section == "04_clv"
+    assert warning.params["why"] == Msg("clv.attempt.error", error="LinAlgError", detail="Singular matrix")
+    assert warning.params["penalizer"] == 0.01
+    assert "LinAlgError" in render(warning, "en") and "0.01" in render(warning, "en")
+    assert "惩罚项" in render(warning, "zh")
+    assert res.attempts_[0] == {"penalizer": 0.0, "ok": False, "reason": "error",
+                                "params": {"error": "LinAlgError", "detail": "Singular matrix"}}
+    assert res.attempts_[-1]["reason"] == "converged" and res.attempts_[-1]["ok"]
 
 
 def test_implausible_estimates_fail_after_retry_and_cannot_predict():
     res = fit_bgnbd(small_summary(), max_param=1e-3)
     assert res.status_ == "failed" and not res.converged_
     assert all(math.isnan(v) for v in res.params_.values())
-    assert res.notes_[-1]["kind"] == "omitted"
-    assert "implausible" in res.notes_[-1]["en"] and "未计算" in res.notes_[-1]["zh"]
+    assert res.notes_[-1].kind == "omitted" and res.notes_[-1].code == "clv.bgnbd_failed"
+    assert "implausible" in render(res.notes_[-1], "en") and "未计算" in render(res.notes_[-1], "zh")
+    assert res.attempts_[-1]["reason"] == "implausible" and not any(a["ok"] for a in res.attempts_)
     with pytest.raises(ValueError, match="failed"):
         res.p_alive([1], [1], [2])
     with pytest.raises(ValueError, match="failed"):
@@ -246,7 +261,8 @@ def test_implausible_estimates_fail_after_retry_and_cannot_predict():
 def test_bgnbd_without_repeat_purchases_is_not_fitted():
     s = small_summary().assign(frequency=0.0, recency=0.0)
     res = fit_bgnbd(s)
-    assert res.status_ == "failed" and "no customer has a repeat purchase" in res.notes_[0]["en"]
+    assert res.status_ == "failed" and "no customer has a repeat purchase" in render(res.notes_[0], "en")
+    assert res.notes_[0].code == "clv.bgnbd_not_fitted" and res.notes_[0].params["why"] == Msg("clv.why.no_repeat_buyer")
 
 
 def test_summary_checks_have_precise_messages():
@@ -263,7 +279,8 @@ def test_gamma_gamma_with_too_few_repeat_buyers_is_not_computed():
     s = small_summary(n_repeat=5)
     gg = fit_gamma_gamma(s, min_repeat_customers=20)
     assert not gg.computed_ and gg.status_ == "too_few_repeat_buyers" and gg.n_customers_ == 5
-    assert "fewer than 20" in gg.notes_[-1]["en"] and gg.notes_[-1]["kind"] == "omitted"
+    assert "fewer than 20" in render(gg.notes_[-1], "en") and gg.notes_[-1].kind == "omitted"
+    assert gg.notes_[-1] == Note("clv.gg_too_few", {"n": 5, "min": 20}, "omitted", "04_clv")
     with pytest.raises(ValueError, match="not computed"):
         gg.expected_avg_value([1], [10])
     bg = fit_bgnbd(small_summary(n_repeat=40))
@@ -280,8 +297,10 @@ def test_gamma_gamma_excludes_non_positive_spend_and_flags_correlation():
     gg = fit_gamma_gamma(s, corr_warn=0.3)
     assert gg.n_customers_ == 59 and gg.n_excluded_ == len(s) - 59
     assert gg.corr_ > 0.9 and gg.corr_warning_
-    kinds = [n["kind"] for n in gg.notes_]
-    assert "warning" in kinds and any("net refunds" in n["en"] for n in gg.notes_)
+    kinds = [n.kind for n in gg.notes_]
+    assert "warning" in kinds and any("net refunds" in render(n, "en") for n in gg.notes_)
+    codes = [n.code for n in gg.notes_]
+    assert codes[0] == "clv.gg_nonpositive_spend" and "clv.gg_correlation" in codes
 
 
 # --------------------------------------------------------------------------------------
@@ -371,23 +390,27 @@ def test_frequency_recency_matrices(full_fits):
 
 
 def test_plots_return_axes_without_showing(validation, full_fits, full_summary, monkeypatch):
-    from kit.present import plots_clv
-
     monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plots must not call show()"))
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda *a, **k: pytest.fail("plots must not save"))
     bg, gg = full_fits
     sc = score(full_summary, bg, gg)
     axes = [
-        plots_clv.plot_conditional_expectation(validation.conditional, title="t", naive_label="naive"),
-        plots_clv.plot_tracking(validation.tracking, calibration_weeks=validation.calibration_weeks,
-                                calibration_label="calibration end"),
-        plots_clv.plot_frequency_recency(p_alive_matrix(bg, 78, 20), cbar_label="P(alive)"),
-        plots_clv.plot_clv_distribution(sc["clv"], currency="$"),
+        clv_plots.plot_conditional_expectation(validation.conditional, lang="en"),
+        clv_plots.plot_tracking(validation.tracking, calibration_weeks=validation.calibration_weeks, lang="en"),
+        clv_plots.plot_frequency_recency(p_alive_matrix(bg, 78, 20), colorbar_label=True, lang="en"),
+        clv_plots.plot_clv_distribution(sc["clv"], currency="$"),
     ]
     fig, ax = plt.subplots()
-    assert plots_clv.plot_clv_distribution(sc["clv"], ax=ax, log=False) is ax
+    assert clv_plots.plot_clv_distribution(sc["clv"], ax=ax, log=False) is ax
     for a in axes:
         assert isinstance(a, matplotlib.axes.Axes)
     assert axes[0].get_legend() is not None and len(axes[0].lines) == 3
+    # every word comes from the catalogue, in the language asked for
+    assert axes[0].get_title() == text("clv.plot.conditional_title", "en")
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["Actual", "Model", "End of calibration"]
+    assert axes[2].get_title() == "P(alive)" and axes[3].get_title() == text("clv.plot.distribution_title", "zh")
+    ex = clv_plots.plot_frequency_recency(p_alive_matrix(bg, 78, 5), value="expected_purchases", ylabel=False)
+    assert ex.get_title() == "预期购买次数" and ex.get_ylabel() == ""
     plt.close("all")
 
 
@@ -400,7 +423,10 @@ def test_model_params_json_is_plain_json(validation, full_fits):
     assert back["bgnbd"]["params"]["r"] == pytest.approx(bg.params_["r"])
     assert back["validation"]["totals"]["actual"] == 1882
     assert back["validation"]["calibration_end"] == CAL_END
-    assert {"zh", "en", "kind"} <= set(back["bgnbd"]["notes"][0])
+    assert {"code", "params", "kind"} <= set(back["bgnbd"]["notes"][0])
+    assert Note.from_dict(back["bgnbd"]["notes"][0]) == bg.notes_[0]
+    assert back["bgnbd"]["attempts"] == [{"penalizer": 0.0, "ok": True, "reason": "converged", "params": {}}]
+    assert not any("zh" in a or "en" in a for a in back["gamma_gamma"]["attempts"])
     failed = fit_gamma_gamma(small_summary(n_repeat=3))
     assert model_params_json(bg, failed)["gamma_gamma"]["params"]["p"] is None
 
@@ -460,9 +486,10 @@ def test_assess_on_cdnow(assessed):
     assert "9999" not in scored and len(scored) == 2349  # 8 customers bought only $0 CDs
     assert res.scores.loc[scored, "clv"].notna().all()
     assert res.scores.drop(index=scored).isna().all().all()
-    assert {n["topic"] for n in res.notes} == {"model"}
-    assert any("no purchase" in n["en"] for n in res.notes)
-    assert any("default margin of 30%" in n["en"] for n in res.notes)
+    assert {clv.topic(n) for n in res.notes} == {"model"} and res.notes_on("validation") == []
+    assert any("no purchase" in render(n, "en") for n in res.notes)
+    assert any("default margin of 30%" in render(n, "en") for n in res.notes)
+    assert all(n.section == "04_clv" for n in res.notes)
     expected = score(res.summary, res.bgnbd, res.gg, 12, 0.01, 0.3)
     np.testing.assert_allclose(res.scores.loc[expected.index, "clv"], expected["clv"], rtol=1e-12)
 
@@ -476,8 +503,9 @@ def test_assess_too_short_history_omits_validation_with_a_note():
     spine = pd.DataFrame(index=pd.Index(sorted(tx["customer_id"].unique()), name="customer_id"))
     res = clv.assess(tx, spine, "2024-04-30")
     assert res.validation is None
-    val = [n for n in res.notes if n["topic"] == "validation"]
-    assert len(val) == 1 and val[0]["kind"] == "omitted" and "holdout_days" in val[0]["en"]
+    val = [n for n in res.notes if clv.topic(n) == "validation"]
+    assert len(val) == 1 and val[0].kind == "omitted" and "holdout_days" in render(val[0], "en")
+    assert res.notes_on("validation") == val and val[0].code == "clv.validation.too_short"
 
 
 @pytest.mark.slow
@@ -488,19 +516,94 @@ def test_write_artifacts_and_report_tables(assessed, tmp_path):
     res, spine = assessed
     cfg = parse_config({"client": "t", "inputs": {"transactions": {"path": "x.csv"}}})
     ctx = RunContext(cfg=cfg, run_dir=tmp_path, as_of=pd.Timestamp(OBS_END), lang="en")
-    out = clv.write_artifacts(res, spine.assign(clv=-1.0), ctx)
+    # the stage returns the data; the notebook writes it
+    out = clv.spine_with_scores(res, spine.assign(clv=-1.0))
+    ctx.write_customers(out)
+    ctx.write_json("model_params", res.model_params())
     assert list(out.columns[-5:]) == clv.SPINE_COLUMNS and (out["clv"].dropna() > 0).all()
     back = pd.read_parquet(ctx.artifact("customers"))
     assert set(clv.SPINE_COLUMNS) <= set(back.columns) and len(back) == len(spine)
     params = json.loads(ctx.artifact("model_params").read_text(encoding="utf-8"))
     assert params["validation"]["totals"]["actual"] == 1882 and params["settings"]["holdout_days"] == 273
+    tables = [clv_tables.params_table(res.bgnbd, res.gg), clv_tables.validation_table(res.validation),
+              clv_tables.conditional_display(res.validation), clv.p_alive_by_churn_risk(out),
+              clv_tables.top_customers(out, 5),
+              clv_tables.roi_display(roi_table(out, {"star": 10.0, "eliminate": 1.0}))]
+    for t in tables:
+        # canonical columns, each registered (label and display kind decided once)
+        assert len(t) > 0 and all(registry.column(c) is not None for c in t.columns), list(t.columns)
     for lang in ("zh", "en"):
-        tables = [clv.params_table(res.bgnbd, res.gg, lang), clv.validation_table(res.validation, lang),
-                  clv.conditional_display(res.validation, lang), clv.p_alive_by_churn_risk(out, lang),
-                  clv.top_customers(out, lang, 5),
-                  clv.roi_display(roi_table(out, {"star": 10.0, "eliminate": 1.0}), lang)]
         for t in tables:
-            assert "formats" in t.attrs and len(t) > 0
-        assert len(clv.headline_cards(out, 12, lang, "$")) == 5
-    assert clv.params_table(res.bgnbd, res.gg, "zh").columns[0] == "模型"
-    assert clv.top_customers(out, "en", 5)["CLV"].is_monotonic_decreasing
+            assert "<table" in table(t, lang, kinds=clv_tables.KINDS).html
+        assert len(clv_tables.headline_cards(out, 12, lang, "$")) == 5
+    assert header(clv_tables.params_table(res.bgnbd, res.gg).columns[0], "zh") == "模型"
+    assert clv_tables.top_customers(out, 5)["clv"].is_monotonic_decreasing
+
+
+# --------------------------------------------------------------------------------------
+# Layers and words: the stage computes, the presentation layer speaks
+# --------------------------------------------------------------------------------------
+
+
+def test_stage_imports_neither_plotting_nor_presentation():
+    code = ("import sys, kit.stages.clv; print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'"
+            " or m.startswith(('kit.present', 'kit.publish', 'kit.engines'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_clv_code_is_in_the_catalogue_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from kit.present.messages import catalogue, has
+
+    src = "\n".join(p.read_text(encoding="utf-8") for p in Path(clv.__file__).parent.glob("*.py"))
+    codes = set(re.findall(r'clv_note\(\s*"([a-z_.]+)"', src)) | set(re.findall(r'Msg\(\s*"([a-z_.]+)"', src))
+    codes |= {clv.ATTEMPT_PREFIX + c for c in re.findall(r'ATTEMPT_PREFIX \+ "([a-z_]+)"', src)}
+    assert len(codes) > 25
+    assert [c for c in sorted(codes) if not has(c)] == []
+    for code in (c for c in catalogue() if c.startswith("clv.")):
+        p = placeholders(code)
+        assert p["zh"] == p["en"], code
+
+
+def test_failure_notes_render_in_both_languages():
+    from kit.stages.clv.assess import _attempts_msg
+
+    attempts = [{"penalizer": 0.0, "ok": False, "reason": "not_converged", "params": {}},
+                {"penalizer": 0.001, "ok": False, "reason": "implausible",
+                 "params": {"estimates": "alpha/max(T) = 2e+04", "bound": 1e4}}]
+    note = clv.clv_note("clv.validation.failed", "omitted", date="2025-12-31", why=_attempts_msg(attempts))
+    assert render(note, "en") == (
+        "The holdout validation is omitted: the BG/NBD fit on the calibration period (to 2025-12-31) failed "
+        "(penalizer 0: the optimiser did not converge; penalizer 0.001: implausible estimate "
+        "alpha/max(T) = 2e+04 > 10000). The whole-period model below is not checked out of sample.")
+    assert "惩罚项 0：优化算法未收敛；惩罚项 0.001：估计值不合理" in render(note, "zh")
+    assert render(clv.clv_note("clv.validation.failed", "omitted", date="x", why=_attempts_msg([])), "zh").count(
+        "没有重复购买") == 1
+    # a note survives notes.json (Msg parameters included)
+    back = Note.from_dict(json.loads(json.dumps(note.as_dict())))
+    assert back == note and render(back, "zh") == render(note, "zh")
+    assert clv_tables.attempt_text(attempts[1], "en").startswith("implausible estimate")
+    assert clv_tables.attempt_text({"penalizer": 0.0, "ok": True, "reason": "converged"}, "zh") == "收敛"
+    # every note of a failed and of a retried fit has both texts
+    res = fit_bgnbd(small_summary(), max_param=1e-3)
+    gg = fit_gamma_gamma(small_summary(n_repeat=60, seed=3), max_param=1e-3)
+    for n in [*res.notes_, *gg.notes_]:
+        assert render(n, "zh") and render(n, "en")
+    assert gg.status_ == "failed" and gg.notes_[-1].code == "clv.gg_failed"
+
+
+def test_top_customers_are_masked_and_escaped_by_the_table():
+    spine = pd.DataFrame({"name": ["<img src=x onerror=alert(1)>", "Acme Trading Co"],
+                          "quadrant": ["star", "eliminate"], "churn_risk": ["high", "low"],
+                          "p_alive": [0.9, 0.4], "exp_purchases": [3.0, 1.0], "exp_avg_value": [10.0, 5.0],
+                          "clv": [30.0, 5.0]}, index=pd.Index(["c1", "c2"], name="customer_id"))
+    top = clv_tables.top_customers(spine, 5)
+    assert list(top.columns) == ["customer_id", "name", "quadrant", "churn_risk", "p_alive", "exp_purchases",
+                                 "exp_avg_value", "clv"]
+    shown = table(top, "en").html
+    assert "<img" not in shown and "&lt;img" in shown and "Star" in shown
+    masked = table(top, "zh", mask_pii=True).html
+    assert "Acme Trading Co" not in masked and "onerror" not in masked

@@ -1,47 +1,51 @@
-"""Charts of the CLV stage (:mod:`kit.clv`).
+"""Charts of the CLV stage (notebook 04_clv, data from :mod:`kit.stages.clv`).
 
-Every function takes ``ax=None`` (a new figure when None), returns the ``Axes``, never
-calls ``show()`` and never saves. Text comes from the caller, already in the report
-language (``ctx.t("...", "...")``); nothing here is worded in one language.
+Every function is ``plot_x(data, *, ax=None, lang="zh", ...) -> Axes``: a new figure when
+``ax`` is None, all words from the message catalogue (``clv.plot.*``) in ``lang``, never
+``show()``, never saved.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import NullFormatter
 
+from kit.present.messages import text
 from kit.present.plotting import PALETTE, money_formatter, new_ax
+
+#: The values :func:`plot_frequency_recency` draws, and their message codes.
+MATRIX_VALUES = {"p_alive": "clv.plot.p_alive", "expected_purchases": "clv.plot.expected_purchases"}
 
 
 def plot_conditional_expectation(
     table: pd.DataFrame,
-    ax=None,
     *,
-    title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
-    actual_label: str = "actual",
-    predicted_label: str = "model",
-    naive_label: str | None = None,
-):
+    ax: Axes | None = None,
+    lang: str = "zh",
+    naive: bool = True,
+) -> Axes:
     """Mean holdout purchases by calibration frequency, actual vs model (FHL05 figure 4).
 
     Parameters
     ----------
     table : DataFrame
-        :func:`kit.clv.conditional_expectation_table` (index bins, columns ``actual``,
+        :func:`kit.stages.clv.conditional_expectation_table` (index bins, columns ``actual``,
         ``predicted`` [, ``naive``]).
-    naive_label : str, optional
-        When given and the table has ``naive``, the baseline is drawn too.
+    naive : bool
+        Draw the naive baseline too when the table has ``naive``.
     """
     ax = new_ax(ax)
     x = np.arange(len(table))
-    ax.plot(x, table["actual"], marker="o", color=PALETTE[0], label=actual_label)
-    ax.plot(x, table["predicted"], marker="s", linestyle="--", color=PALETTE[1], label=predicted_label)
-    if naive_label and "naive" in table:
-        ax.plot(x, table["naive"], marker="^", linestyle=":", color=PALETTE[7], label=naive_label)
+    ax.plot(x, table["actual"], marker="o", color=PALETTE[0], label=text("clv.plot.actual", lang))
+    ax.plot(x, table["predicted"], marker="s", linestyle="--", color=PALETTE[1], label=text("clv.plot.model", lang))
+    if naive and "naive" in table:
+        ax.plot(x, table["naive"], marker="^", linestyle=":", color=PALETTE[7], label=text("clv.plot.naive", lang))
     ax.set_xticks(x, [str(i) for i in table.index])
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set(title=text("clv.plot.conditional_title", lang), xlabel=text("clv.plot.conditional_x", lang),
+           ylabel=text("clv.plot.conditional_y", lang))
     ax.set_ylim(bottom=0)
     ax.legend()
     return ax
@@ -49,31 +53,28 @@ def plot_conditional_expectation(
 
 def plot_tracking(
     tracking: pd.DataFrame,
-    ax=None,
     *,
+    ax: Axes | None = None,
+    lang: str = "zh",
     calibration_weeks: float | None = None,
-    title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
-    actual_label: str = "actual",
-    predicted_label: str = "model",
-    calibration_label: str = "",
-):
+) -> Axes:
     """Cumulative repeat purchases by week, actual vs model (FHL05 figure 2).
 
     Parameters
     ----------
     tracking : DataFrame
-        :func:`kit.clv.cumulative_tracking` (index week, columns ``actual``, ``predicted``).
+        :func:`kit.stages.clv.cumulative_tracking` (index week, columns ``actual``, ``predicted``).
     calibration_weeks : float, optional
         Draws a vertical line where the calibration period ends.
     """
     ax = new_ax(ax)
-    ax.plot(tracking.index, tracking["actual"], color=PALETTE[0], label=actual_label)
-    ax.plot(tracking.index, tracking["predicted"], color=PALETTE[1], linestyle="--", label=predicted_label)
+    ax.plot(tracking.index, tracking["actual"], color=PALETTE[0], label=text("clv.plot.actual", lang))
+    ax.plot(tracking.index, tracking["predicted"], color=PALETTE[1], linestyle="--",
+            label=text("clv.plot.model", lang))
     if calibration_weeks is not None and np.isfinite(calibration_weeks):
-        ax.axvline(calibration_weeks, color="#888888", linestyle=":", label=calibration_label or None)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+        ax.axvline(calibration_weeks, color="#888888", linestyle=":", label=text("clv.plot.calibration_end", lang))
+    ax.set(title=text("clv.plot.tracking_title", lang), xlabel=text("clv.plot.tracking_x", lang),
+           ylabel=text("clv.plot.tracking_y", lang))
     ax.set_ylim(bottom=0)
     ax.legend()
     return ax
@@ -81,24 +82,28 @@ def plot_tracking(
 
 def plot_frequency_recency(
     matrix: pd.DataFrame,
-    ax=None,
     *,
-    title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
-    cbar_label: str = "",
+    ax: Axes | None = None,
+    lang: str = "zh",
+    value: Literal["p_alive", "expected_purchases"] = "p_alive",
     cmap: str = "viridis",
     vmin: float | None = None,
     vmax: float | None = None,
-):
+    ylabel: bool = True,
+    colorbar_label: bool = False,
+) -> Axes:
     """Heatmap of a frequency x recency matrix (P(alive) or expected purchases).
 
     Parameters
     ----------
     matrix : DataFrame
-        :func:`kit.clv.p_alive_matrix` or :func:`kit.clv.expected_purchases_matrix`
+        :func:`kit.stages.clv.p_alive_matrix` or :func:`kit.stages.clv.expected_purchases_matrix`
         (index recency, columns frequency). Drawn with recency growing upwards; NaN cells
         (impossible histories) are left blank.
+    value : ``p_alive`` or ``expected_purchases``
+        What the matrix holds (the title, and the colour bar's label with ``colorbar_label``).
+    ylabel : bool
+        Label the y axis (off for the right one of two panels side by side).
     """
     ax = new_ax(ax)
     values = np.ma.masked_invalid(matrix.to_numpy(dtype=float))
@@ -108,24 +113,24 @@ def plot_frequency_recency(
     im = ax.imshow(values, origin="lower", aspect="auto", cmap=cmap, extent=extent, vmin=vmin, vmax=vmax,
                    interpolation="nearest")
     cbar = ax.figure.colorbar(im, ax=ax)
-    if cbar_label:
-        cbar.set_label(cbar_label)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    name = text(MATRIX_VALUES[value], lang)
+    if colorbar_label:
+        cbar.set_label(name)
+    ax.set(title=name, xlabel=text("clv.plot.repeat_purchases", lang),
+           ylabel=text("clv.plot.last_purchase", lang) if ylabel else "")
     ax.grid(False)
     return ax
 
 
 def plot_clv_distribution(
     clv: pd.Series,
-    ax=None,
     *,
-    title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
+    ax: Axes | None = None,
+    lang: str = "zh",
     currency: str = "",
     bins: int = 50,
     log: bool = True,
-):
+) -> Axes:
     """Histogram of CLV per customer (log-spaced bins by default: CLV is heavy-tailed).
 
     Non-finite values are left out; with ``log=True`` so are values <= 0 (the caller's
@@ -133,12 +138,14 @@ def plot_clv_distribution(
     percentile are counted in the first bin.
     """
     ax = new_ax(ax)
+    labels = dict(title=text("clv.plot.distribution_title", lang), ylabel=text("clv.plot.customers", lang),
+                  xlabel=text("clv.plot.distribution_x" if log else "clv.plot.distribution_x_linear", lang))
     v = pd.Series(clv, dtype=float).to_numpy()
     v = v[np.isfinite(v)]
     if log:
         v = v[v > 0]
     if len(v) == 0:
-        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+        ax.set(**labels)
         return ax
     if log and v.max() > v.min():
         # a few near-zero values would stretch the axis over empty decades: values below
@@ -152,5 +159,5 @@ def plot_clv_distribution(
     else:
         ax.hist(v, bins=bins, color=PALETTE[0])
     ax.xaxis.set_major_formatter(money_formatter(currency))
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set(**labels)
     return ax

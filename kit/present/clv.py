@@ -1,0 +1,116 @@
+"""Display tables of the CLV stage (notebook 04_clv).
+
+Every builder returns a frame with canonical columns (``kit/core/columns/*.yml``); the one
+table function (``ctx.table`` / :func:`kit.present.table.table`) labels, formats, masks and
+escapes it. Columns shown with more decimals than their registered kind are in
+:data:`KINDS` (pass ``kinds=KINDS``).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kit.present import messages
+from kit.stages.clv import (
+    BGNBD_PARAMS,
+    GG_PARAMS,
+    BgNbdResult,
+    GammaGammaResult,
+    HoldoutValidation,
+    attempt_reason,
+)
+
+#: Display kinds of the CLV tables beyond the registry's (estimates to 4 decimals, errors to 3).
+KINDS: dict[str, str] = {"clv_estimate": "decimals:4", "clv_std_error": "decimals:4",
+                         "mae": "decimals:3", "rmse": "decimals:3"}
+
+#: Columns of :func:`top_customers`, those the spine has, in this order.
+TOP_COLUMNS = ("name", "quadrant", "churn_risk")
+MISSING = "–"
+
+
+def params_table(bgnbd: BgNbdResult, gg: GammaGammaResult) -> pd.DataFrame:
+    """Estimates and standard errors of both models, one row per parameter."""
+    rows = []
+    for model, res, names in (("BG/NBD", bgnbd, BGNBD_PARAMS), ("Gamma-Gamma", gg, GG_PARAMS)):
+        for k in names:
+            rows.append((model, k, res.params_[k], res.standard_errors_[k]))
+    return pd.DataFrame(rows, columns=["clv_model", "clv_param", "clv_estimate", "clv_std_error"])
+
+
+def validation_table(validation: HoldoutValidation) -> pd.DataFrame:
+    """Holdout totals and per-customer errors of the model and of the naive baseline."""
+    v = validation
+    actual = v.totals["actual"]
+    pred = [v.totals["predicted"], v.totals["naive"]]
+    return pd.DataFrame({
+        "clv_forecast": ["model", "naive"],
+        "predicted_purchases": pred,
+        "actual_purchases": [actual] * 2,
+        "forecast_error": [(p - actual) / actual if actual else np.nan for p in pred],
+        "mae": v.errors["mae"].to_numpy(),
+        "rmse": v.errors["rmse"].to_numpy(),
+    })
+
+
+def conditional_display(validation: HoldoutValidation) -> pd.DataFrame:
+    """The conditional expectation table (FHL05 figure 4) with canonical columns."""
+    t = validation.conditional
+    return pd.DataFrame({"frequency_cal": t.index.astype(str), "n_customers": t["n"].to_numpy(),
+                         "holdout_actual": t["actual"].to_numpy(), "holdout_model": t["predicted"].to_numpy(),
+                         "holdout_naive": t["naive"].to_numpy()})
+
+
+def roi_display(roi: pd.DataFrame) -> pd.DataFrame:
+    """:func:`kit.stages.clv.roi_table` with canonical columns, one row per quadrant."""
+    return pd.DataFrame({
+        "quadrant": list(roi.index), "n_customers": roi["customers"].to_numpy(),
+        "total_clv": roi["total_clv"].to_numpy(), "mean_clv": roi["mean_clv"].to_numpy(),
+        "yearly_cost": roi["yearly_cost_per_customer"].to_numpy(),
+        "cost_over_horizon": roi["total_cost"].to_numpy(), "roi": roi["roi"].to_numpy()})
+
+
+def top_customers(customers: pd.DataFrame, n: int = 20) -> pd.DataFrame:
+    """The ``n`` customers with the highest CLV, with their layers.
+
+    Names are shown as stored: ``ctx.table`` masks them by their registered PII role when
+    ``report.mask_pii`` is on.
+    """
+    d = customers[customers["clv"].notna()].sort_values("clv", ascending=False).head(n)
+    out = pd.DataFrame({"customer_id": d.index.astype(str)})
+    for col in TOP_COLUMNS:
+        if col in d.columns:
+            out[col] = d[col].to_numpy()
+    for col in ("p_alive", "exp_purchases", "exp_avg_value", "clv"):
+        out[col] = d[col].to_numpy()
+    return out
+
+
+def headline_cards(customers: pd.DataFrame, horizon_months: int, lang: str, currency: str = "") -> list[dict[str, str]]:
+    """Headline figures of the stage for ``kit.present.cards.show_cards``: scored customers,
+    total and mean CLV, expected purchases over the horizon, mean P(alive)."""
+    scored = customers[customers["p_alive"].notna()] if "p_alive" in customers else customers.iloc[:0]
+    clv_known = scored["clv"].notna().any() if len(scored) else False
+
+    def label(code: str) -> str:
+        return messages.text(code, lang, horizon=horizon_months)
+
+    return [
+        {"label": label("clv.card.scored"), "value": f"{len(scored):,} / {len(customers):,}"},
+        {"label": label("clv.card.total_clv"),
+         "value": f"{currency}{scored['clv'].sum():,.0f}" if clv_known else MISSING},
+        {"label": label("clv.card.mean_clv"),
+         "value": f"{currency}{scored['clv'].mean():,.0f}" if clv_known else MISSING},
+        {"label": label("clv.card.expected_purchases"),
+         "value": f"{scored['exp_purchases'].sum():,.0f}" if len(scored) else MISSING},
+        {"label": label("clv.card.mean_p_alive"),
+         "value": f"{scored['p_alive'].mean():.1%}" if len(scored) else MISSING},
+    ]
+
+
+def attempt_text(attempt: Mapping[str, Any], lang: str) -> str:
+    """One entry of ``attempts`` (``model_params.json``) in words: ``converged`` or why it failed."""
+    return messages.render(attempt_reason(attempt), lang)
