@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kit.core import paths
+from kit.core.config import parse_config
+from kit.core.notes import Note
 from kit.publish import deliverables as dl
 from kit.publish import index_page
-from kit.core import paths
-from kit.present import report
+from kit.publish.html import network_references
+from kit.publish.writer import write_workbook
 from kit.stages import strategy
-from kit.core.config import parse_config
 
 AS_OF = pd.Timestamp("2024-06-30")
 
@@ -53,7 +55,7 @@ def customers(cfg):
         "first_purchase": pd.to_datetime(["2023-01-10", "2024-03-31", "2024-04-15", "2023-06-01"]),
         "last_purchase": pd.to_datetime(["2024-05-01", "2024-06-30", "2024-04-15", "2023-06-01"]),
     }, index=idx)
-    return cust.assign(**strategy.assign(cust, None, AS_OF, cfg, cfg.language, period_start="2024-04-01"))
+    return cust.assign(**strategy.assign(cust, None, AS_OF, cfg, period_start="2024-04-01"))
 
 
 def meta(lang):
@@ -67,24 +69,28 @@ def meta(lang):
     }
 
 
-def run_folder(tmp_path, lang="zh", mask_pii=False, with_strategy=True):
+def run_folder(tmp_path, lang="zh", mask_pii=False, with_strategy=True, cust=None):
     cfg = make_cfg(lang, mask_pii)
     run = tmp_path / "run"
     art = run / "artifacts"
     art.mkdir(parents=True)
     transactions().to_parquet(art / paths.ARTIFACTS["transactions_clean"])
-    cust = customers(cfg)
+    cust = customers(cfg) if cust is None else cust
     if not with_strategy:
         cust = cust.drop(columns=strategy.ASSIGN_COLUMNS)
     cust.to_parquet(art / paths.ARTIFACTS["customers"])
     (art / "quality.json").write_text(json.dumps({"reconciliation": {"transactions": {
         "source_rows": 8, "clean_rows": 7, "quarantined_rows": 1, "merged_rows": 0, "balanced": True}}}))
-    (art / "notes.json").write_text(json.dumps([{"section": "04_clv", "kind": "omitted",
-                                                 "zh": "未计算CLV置信区间", "en": "No CLV intervals"}]))
+    (art / "notes.json").write_text(json.dumps([
+        Note("clv.validation.too_short", {"holdout_days": 90}, "omitted", "04_clv").as_dict(),
+        Note("strategy.note_no_quadrant", {"n": 1234}, "warning", "05_strategy").as_dict(),
+    ]))
     if with_strategy:
         sheets = dl.build_sheets(cust, cfg, lang)
-        dl.write_workbook(sheets, art / paths.ARTIFACTS["deliverables"], lang, mask_pii)
+        write_workbook(sheets, art / paths.ARTIFACTS["deliverables"], root=art, lang=lang, mask_pii=mask_pii)
         dl.write_csvs(sheets, art, lang, mask_pii)
+        summary = strategy.run_strategy(cust, None, AS_OF, cfg).coming
+        (art / index_page.FOLLOW_UP_SUMMARY).write_text(json.dumps(summary))
     nav = [("概览", "index.html"), ("维护策略", "05_strategy.html")]
     out = index_page.build_index(run, cfg, meta(lang), nav=nav, notebooks=paths.NOTEBOOKS)
     return out.read_text(encoding="utf-8")
@@ -144,8 +150,12 @@ def test_top_actions_in_priority_order_and_masked():
     cust = customers(make_cfg())
     top = index_page.top_actions(cust, "zh", 3, mask_pii=True)
     assert top["columns"] == ["优先级", "客户编号", "客户名称", "客户类型", "负责人", "下次跟进日期", "当前行动"]
-    assert [r[0] for r in top["rows"]] == [1, 2, 3]
-    assert all(r[2].endswith("**") for r in top["rows"])
+    assert [r["cells"][0] for r in top["rows"]] == [1, 2, 3]
+    assert all(r["cells"][2].endswith("**") for r in top["rows"])
+    owners = [r["cells"][4] for r in index_page.top_actions(cust, "zh", 4)["rows"]]
+    assert "未分配" in owners  # C has no account manager
+    assert all(";" not in r["cells"][6] or "; " in r["cells"][6] for r in top["rows"])  # words, not keys
+    assert not any("play." in r["cells"][6] for r in top["rows"])
     assert index_page.top_actions(cust.drop(columns="priority"), "zh") is None
 
 
@@ -159,13 +169,13 @@ def test_index_page_zh(tmp_path):
     text = text_of(page)
     for s in ("客户价值评估报告", "核心指标", "客户数", "本期收入", "预测客户终身价值合计", "较上期 –",
               "四象限迁移", "价值分层迁移", "下期重点行动", "计划跟进", "交付文件", "运行信息",
-              "客户信息档案表", "未计算CLV置信区间"):
+              "客户信息档案表", "交易记录不足以做留出验证", "1,234 位客户没有四象限分类", "计划跟进 "):
         assert s in text, s
     assert 'href="artifacts/deliverables.xlsx"' in page
     assert 'href="artifacts/客户维护策略执行表.csv"' in page
     assert 'href="05_strategy.html"' in page and 'href="#deliverables"' in page
     assert "张三科技" in page  # not masked by default
-    assert report.network_references(page) == []
+    assert network_references(page) == []
     assert "@font-face" in page  # CJK glyphs embedded
     # no English headings leak into the Chinese page
     for s in ("Headline figures", "Top actions", "Deliverables", "Run metadata"):
@@ -181,7 +191,8 @@ def test_index_page_en_masked(tmp_path):
     assert "张三科技" not in page and "张**" in page
     for s in ("核心指标", "交付文件", "下期重点行动"):
         assert s not in text
-    assert report.network_references(page) == []
+    assert "The history is too short for a holdout validation" in text and "1,234 customers have no quadrant" in text
+    assert network_references(page) == []
 
 
 def test_index_page_without_strategy_says_so(tmp_path):
@@ -190,12 +201,34 @@ def test_index_page_without_strategy_says_so(tmp_path):
     assert "This run wrote no deliverable sheets" in page
 
 
-def test_coming_period_counts_like_notebook_05():
+def test_coming_period_counts_like_notebook_05(tmp_path):
     cfg = make_cfg()
     cust = customers(cfg)
-    c = index_page.coming_period(cust, AS_OF, "quarter", cfg=cfg)
-    run = strategy.run_strategy(cust, None, AS_OF, cfg, "zh")
+    run = strategy.run_strategy(cust, None, AS_OF, cfg)
+    c = index_page.coming_period(json.loads(json.dumps(run.coming)))  # as saved by notebook 05
     assert c["follow_ups"] == len(run.plan)
     assert (c["start"], c["end"]) == ("2024-07-01", "2024-09-30")
     assert c["overdue"] == int(cust["follow_up_overdue"].sum())
-    assert index_page.coming_period(cust.drop(columns="owner"), AS_OF, "quarter") is None
+    assert c["owners"] == 3  # 王经理, 刘经理 and the unassigned
+    assert index_page.coming_period(None) is None and index_page.coming_period({"start": "x"}) is None
+    text = text_of(run_folder(tmp_path, "zh"))
+    assert f"计划跟进 {len(run.plan):,} 次，涉及负责人 3 位" in text
+
+
+def test_headline_figures_count_purchases_only():
+    tx = transactions()
+    extra = pd.DataFrame({"customer_id": ["Z", "B"], "order_date": pd.to_datetime(["2024-05-01", "2024-05-02"]),
+                          "amount": [0.0, -500.0], "is_return": [False, False]})
+    figs = {f["key"]: f for f in index_page.headline_figures(pd.concat([tx, extra]), None, AS_OF, "quarter")}
+    assert figs["customers"]["value"] == 4  # Z bought nothing
+    assert figs["revenue"]["value"] == 115_000  # a negative non-return row is not a purchase
+
+
+def test_index_page_escapes_every_value(tmp_path):
+    cfg = make_cfg("en")
+    hostile = "<img src=x onerror=alert(1)>"
+    cust = customers(cfg).assign(name=[hostile, "李四制造", "王五贸易", "赵六物流"],
+                                 owner=[hostile, "王经理", None, "刘经理"])
+    page = run_folder(tmp_path, "en", cust=cust)
+    assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<img" not in page

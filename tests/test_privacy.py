@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from kit.present.privacy import mask_frame, mask_name, mask_phone
+from kit.present.privacy import mask_name, mask_phone
 
 
 def test_mask_name_scalar():
@@ -31,15 +31,20 @@ def test_mask_series_keeps_missing():
     assert phones[0] == "139****1111" and pd.isna(phones[1])
 
 
-def test_mask_frame_keeps_ids_and_respects_switch():
+def test_mask_by_registry_role():
+    """The writers and the table function mask by the column registry's PII roles (the one
+    place that says which columns are personal data); ids and other text are kept, the input
+    is not changed."""
+    from kit.core.registry import pii_columns
+    from kit.present.table import mask
+
     df = pd.DataFrame(
-        {"name": ["王五"], "contact_name": ["赵六"], "contact_phone": ["13700002222"], "region": ["华东"]},
-        index=pd.Index(["C001"], name="customer_id"),
+        {"name": ["王五", "Ann Lee"], "contact_name": ["赵六", None], "contact_phone": ["13700002222", "021-6234 5678"],
+         "region": ["华东", "=1+1"], "account_manager": ["刘经理", "王经理"]},
+        index=pd.Index(["C001", "C002"], name="customer_id"),
     )
-    masked = mask_frame(df)
-    assert masked.loc["C001", "name"] == "王**"
-    assert masked.loc["C001", "contact_name"] == "赵**"
-    assert masked.loc["C001", "contact_phone"] == "137****2222"
-    assert masked.loc["C001", "region"] == "华东" and masked.index.tolist() == ["C001"]
-    assert df.loc["C001", "name"] == "王五"  # input untouched
-    assert mask_frame(df, enabled=False) is df
+    assert pii_columns(df.columns) == {"name": "name", "contact_name": "person", "contact_phone": "phone"}
+    by_role = mask(df)
+    assert by_role["contact_name"].iloc[0] == "赵**" and df.loc["C001", "name"] == "王五"
+    assert by_role["name"].tolist() == ["王**", "A** L**"] and by_role["contact_phone"].iloc[1] == "021****5678"
+    assert by_role["region"].tolist() == ["华东", "=1+1"] and by_role.index.tolist() == ["C001", "C002"]

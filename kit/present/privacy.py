@@ -11,13 +11,9 @@ missing.
 from __future__ import annotations
 
 import re
-from typing import Iterable, overload
+from typing import overload
 
 import pandas as pd
-
-#: Spine columns masked by :func:`mask_frame`, and how.
-NAME_COLUMNS = ("name", "contact_name")
-PHONE_COLUMNS = ("contact_phone", "phone")
 
 _NON_DIGIT = re.compile(r"\D")
 
@@ -93,32 +89,3 @@ def mask_phone(value):
     if isinstance(value, pd.Series):
         return value.map(_mask_phone_one).astype("str")
     return _mask_phone_one(value)
-
-
-def mask_frame(
-    df: pd.DataFrame,
-    enabled: bool = True,
-    *,
-    name_columns: Iterable[str] = NAME_COLUMNS,
-    phone_columns: Iterable[str] = PHONE_COLUMNS,
-) -> pd.DataFrame:
-    """A copy of ``df`` with its name and phone columns masked (ids and index kept).
-
-    Parameters
-    ----------
-    df : DataFrame
-    enabled : bool
-        ``cfg.report.mask_pii``; when False the frame is returned unchanged.
-    name_columns, phone_columns : iterable of str
-        Columns to mask when present.
-    """
-    if not enabled:
-        return df
-    out = df.copy()
-    for col in name_columns:
-        if col in out.columns:
-            out[col] = mask_name(out[col])
-    for col in phone_columns:
-        if col in out.columns:
-            out[col] = mask_phone(out[col])
-    return out

@@ -1,31 +1,49 @@
 """The run's ``index.html``: executive summary, links to the sections, run metadata.
 
-Built from the artifacts the notebooks left (never from notebook state), so every figure
-on the page traces to a function here with a test:
+Built from the artifacts the notebooks left (never from notebook state, never recomputing
+a stage), so every figure on the page traces to a function with a test:
 
 * :func:`headline_figures` - customers, active customers, revenue, new customers (with the
   previous period), total predicted CLV and the 12-month revenue at high churn risk
   (no previous value: the previous period's CLV and churn risk are not recomputed, shown
-  as "–");
-* :func:`migration_table` - the quadrant and the value-tier migration at a glance;
-* :func:`top_actions` and :func:`coming_period` - what the team does first;
-* :func:`deliverable_links` - the Excel and CSV deliverables, then the data files.
+  as "–"); purchases are :func:`kit.stages.features.purchase_mask`;
+* :func:`migration_table` - the quadrant and the value-tier migration at a glance, counted
+  by :func:`kit.stages.layering.migration_counts` (the count 02_layering shows);
+* :func:`top_actions` and :func:`coming_period` - what the team does first; the coming
+  period is the summary notebook 05 saved (``follow_up_summary.json``), not a second plan;
+* :func:`deliverable_links` - the Excel and CSV deliverables, then the data files;
+* :func:`page_notes` - the notes the notebooks left (``notes.json``), in the report language.
 
-The page is self-contained (no external resources; the CJK glyphs it uses are embedded)
-and in the report language. With ``report.mask_pii`` customer names are masked.
+The page is a Jinja template with autoescape on: every value is escaped. It is
+self-contained (no external resources; the CJK glyphs it uses are embedded) and in the
+report language. With ``report.mask_pii`` customer names are masked.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from kit.core import paths
-from kit.core.config import KitConfig
-from kit.present.labels import label
+from kit.core.config import KitConfig, Strategy
+from kit.core.notes import Note
 from kit.core.periods import period_start, previous_period_end
+from kit.present import messages
+from kit.present.messages import label, text
+from kit.present.strategy import actions_text, owner_text
+from kit.present.table import header, mask
+from kit.publish.deliverables import SHEETS
+from kit.publish.html import REPORT_CSS, embed_font, footer_html, nav_html, section_title
+from kit.stages.features import purchase_mask
+from kit.stages.layering import migration_counts
+
+#: The artifact notebook 05 leaves for this page (:func:`kit.stages.strategy.coming_summary`).
+FOLLOW_UP_SUMMARY = paths.ARTIFACTS["follow_up_summary"]
 
 _DAY = pd.Timedelta(days=1)
 
@@ -42,15 +60,14 @@ def headline_figures(
     ``kind`` (count or money). Figures whose inputs are missing are left out, never faked.
 
     The period is ``[period_start(as_of), as_of]``, the previous one the period before it;
-    both include their whole last day. ``customers`` counts everyone with a first order up
-    to the period end; ``total_clv`` and ``revenue_at_high_risk`` have no previous value
-    (the previous period's CLV and churn risk are not recomputed).
+    both include their whole last day. Only purchases count
+    (:func:`kit.stages.features.purchase_mask`). ``customers`` counts everyone with a first
+    purchase up to the period end; ``total_clv`` and ``revenue_at_high_risk`` have no
+    previous value (the previous period's CLV and churn risk are not recomputed).
     """
     out: list[dict[str, Any]] = []
     if transactions is not None and len(transactions):
-        tx = transactions
-        if "is_return" in tx.columns:
-            tx = tx[~tx["is_return"].astype(bool)]
+        tx = transactions[purchase_mask(transactions)]
         start = period_start(as_of, period)
         prev_end = previous_period_end(as_of, period)
         prev_start = period_start(prev_end, period)
@@ -80,33 +97,24 @@ def headline_figures(
     return out
 
 
-LABELS = {
-    "customers": ("客户数", "Customers"),
-    "active_customers": ("本期活跃客户", "Active customers this period"),
-    "revenue": ("本期收入", "Revenue this period"),
-    "new_customers": ("本期新客户", "New customers this period"),
-    "total_clv": ("预测客户终身价值合计", "Total predicted CLV"),
-    "revenue_at_high_risk": ("高流失风险客户近12月收入", "12-month revenue at high churn risk"),
-}
-
-
 def format_figure(item: dict[str, Any], lang: str, currency: str = "¥") -> dict[str, str]:
-    zh, en = LABELS.get(item["key"], (item["key"], item["key"]))
+    """A figure as ``label``, ``value`` and ``delta`` text in the report language."""
+    code = f"index.figure.{item['key']}"
+    name = text(code, lang) if messages.has(code) else str(item["key"])
     value = item["value"]
-    text = f"{currency}{value:,.0f}" if item["kind"] == "money" else f"{value:,}"
+    shown = f"{currency}{value:,.0f}" if item["kind"] == "money" else f"{value:,}"
     prev = item.get("previous")
-    delta = f"{'较上期' if lang == 'zh' else 'vs previous'} –"
+    delta = text("index.vs_previous", lang, change="–")
     if prev is not None:
         if prev:
-            change = (value - prev) / abs(prev)
-            delta = f"{'较上期' if lang == 'zh' else 'vs previous'} {change:+.1%}"
+            delta = text("index.vs_previous", lang, change=f"{(value - prev) / abs(prev):+.1%}")
         else:
-            delta = "上期为零" if lang == "zh" else "previous period: 0"
-    return {"label": zh if lang == "zh" else en, "value": text, "delta": delta}
+            delta = text("index.previous_zero", lang)
+    return {"label": name, "value": shown, "delta": delta}
 
 
 # --------------------------------------------------------------------------------------
-# Migration, actions, deliverables
+# Migration, actions, coming period
 # --------------------------------------------------------------------------------------
 
 _MIGRATION = {
@@ -118,9 +126,8 @@ _MIGRATION = {
 def migration_table(customers: pd.DataFrame | None, kind: str, lang: str) -> dict[str, Any] | None:
     """Customers from the previous period's quadrant or tier (rows) to this period's (columns).
 
-    Rows are the previous classes plus ``new`` (``tier_change == "new"``, or no previous
-    class when ``tier_change`` is absent); columns are this period's classes plus
-    ``lost`` (``tier_change == "lost"``), as in :func:`kit.layering.migration_matrix`.
+    Counted by :func:`kit.stages.layering.migration_counts`: rows are the previous
+    classes plus ``new``, columns this period's classes plus ``lost``.
 
     Parameters
     ----------
@@ -139,23 +146,15 @@ def migration_table(customers: pd.DataFrame | None, kind: str, lang: str) -> dic
     prev_col, cur_col, keys = _MIGRATION[kind]
     if customers is None or not {prev_col, cur_col} <= set(customers.columns):
         return None
-    prev = customers[prev_col].astype("str")
-    cur = customers[cur_col].astype("str")
-    if "tier_change" in customers.columns:
-        change = customers["tier_change"].astype("str")
-        prev = prev.where(change != "new", "new")
-        cur = cur.where(change != "lost", "lost")
-    prev = prev.fillna("new")
-    rows_k, cols_k = [*keys, "new"], [*keys, "lost"]
-    m = pd.crosstab(prev, cur).reindex(index=rows_k, columns=cols_k, fill_value=0).astype("int64")
+    m = migration_counts(customers, "count", by=kind)
 
     def name(k: str) -> str:
         return label("tier_change", k, lang) if k in ("new", "lost") else label(kind, k, lang)
 
     return {
-        "corner": ("上期 → 本期" if lang == "zh" else "previous → this period"),
-        "columns": [name(k) for k in cols_k] + ["合计" if lang == "zh" else "Total"],
-        "rows": [(name(r), [(int(m.loc[r, c]), r == c) for c in cols_k], int(m.loc[r].sum())) for r in rows_k],
+        "corner": text("index.migration_corner", lang),
+        "columns": [name(k) for k in m.columns] + [text("index.total", lang)],
+        "rows": [(name(r), [(int(m.loc[r, c]), r == c) for c in m.columns], int(m.loc[r].sum())) for r in m.index],
         "stayed": int(sum(m.loc[k, k] for k in keys)),
         "n": int(m.to_numpy().sum()),
     }
@@ -169,6 +168,11 @@ def tier_changes(customers: pd.DataFrame | None, lang: str) -> list[tuple[str, i
     return [(label("tier_change", k, lang), int(counts.get(k, 0))) for k in ("up", "down", "same", "new", "lost")]
 
 
+def _with_strategy(cfg: KitConfig | None):
+    """``cfg``, or the default strategy settings when no config is given."""
+    return cfg if cfg is not None else SimpleNamespace(strategy=Strategy())
+
+
 def top_actions(
     customers: pd.DataFrame | None,
     lang: str,
@@ -176,94 +180,83 @@ def top_actions(
     *,
     mask_pii: bool = False,
     max_actions: int = 2,
+    cfg: KitConfig | None = None,
 ) -> dict[str, Any] | None:
     """The first ``n`` customers of the team's list (priority 1 first).
 
     Each row: priority, customer id, name (masked with ``mask_pii``), customer type, owner,
-    next follow-up (``!`` marks an overdue one) and the first ``max_actions`` of
-    ``actions_now``. None when 05_strategy has not added ``priority`` to the spine.
+    next follow-up (marked when overdue) and the first ``max_actions`` of ``actions_now``
+    in words. None when 05_strategy has not added ``priority`` to the spine.
     """
     if customers is None or "priority" not in customers.columns or not len(customers):
         return None
-    from kit.publish.deliverables import header
-    from kit.present.privacy import mask_frame
-
-    c = mask_frame(customers, mask_pii).sort_values("priority", kind="mergesort").head(n)
+    scfg = _with_strategy(cfg)
+    c = customers.sort_values("priority", kind="mergesort").head(n)
+    c = mask(c) if mask_pii else c
     overdue = (c["follow_up_overdue"].astype("boolean").fillna(False)
                if "follow_up_overdue" in c.columns else pd.Series(False, index=c.index))
-    late = "（逾期）" if lang == "zh" else " (overdue)"
+    owners = owner_text(c["owner"], scfg, lang) if "owner" in c.columns else pd.Series("–", index=c.index)
+    late = text("index.late", lang)
     rows = []
     for cid, r in c.iterrows():
         nxt = r.get("next_follow_up")
         date = "–" if nxt is None or pd.isna(nxt) else pd.Timestamp(nxt).strftime("%Y-%m-%d")
-        actions = r.get("actions_now")
-        acts = "; ".join(str(actions).split("; ")[:max_actions]) if isinstance(actions, str) and actions else "–"
+        acts = actions_text(r.get("actions_now"), scfg, lang, max_actions) or "–"
         name = r.get("name")
-        rows.append([
-            int(r["priority"]), str(cid), "–" if name is None or pd.isna(name) else str(name),
-            label("quadrant", r.get("quadrant"), lang), str(r.get("owner", "–")),
-            date + (late if bool(overdue[cid]) else ""), acts,
-        ])
+        rows.append({
+            "cells": [int(r["priority"]), str(cid), "–" if name is None or pd.isna(name) else str(name),
+                      label("quadrant", r.get("quadrant"), lang), str(owners[cid]),
+                      date + (late if bool(overdue[cid]) else ""), acts],
+            "late": bool(overdue[cid]),
+        })
     cols = ["priority", "customer_id", "name", "quadrant", "owner", "next_follow_up", "actions_now"]
     return {"columns": [header(k, lang) for k in cols], "rows": rows}
 
 
-def coming_period(
-    customers: pd.DataFrame | None,
-    as_of: pd.Timestamp,
-    period: str,
-    *,
-    cfg: KitConfig | None = None,
-    interactions: pd.DataFrame | None = None,
-) -> dict[str, Any] | None:
-    """Follow-ups the coming period holds, counted as notebook 05 counts them.
-
-    Returns ``start``, ``end``, ``follow_ups`` (:func:`kit.strategy.follow_up_plan`,
-    with the open activation touchpoints of the period's new customers when ``cfg`` is
-    given), ``overdue`` (follow-ups overdue now) and ``owners``; None before 05_strategy.
-    """
-    need = {"owner", "cadence_days", "next_follow_up", "follow_up_overdue"}
-    if customers is None or not need <= set(customers.columns):
+def coming_period(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The coming period as notebook 05 counted it (:func:`kit.stages.strategy.coming_summary`,
+    saved as ``follow_up_summary.json``): ``start``, ``end``, ``follow_ups``, ``overdue``,
+    ``owners``; None before 05_strategy."""
+    need = {"start", "end", "follow_ups", "overdue", "owners"}
+    if not isinstance(summary, dict) or not need <= set(summary):
         return None
-    from kit.stages.strategy import activation_schedule, follow_up_plan, next_period
+    return {k: summary[k] for k in need}
 
-    schedule = None
-    if cfg is not None and "first_purchase" in customers.columns:
-        schedule = activation_schedule(customers, interactions, period_start(as_of, period), as_of, cfg,
-                                       cfg.language)
-    plan = follow_up_plan(customers, as_of, period, activation=schedule)
-    start, end = next_period(as_of, period)
-    return {
-        "start": start.strftime("%Y-%m-%d"),
-        "end": end.strftime("%Y-%m-%d"),
-        "follow_ups": int(len(plan)),
-        "overdue": int(customers["follow_up_overdue"].astype("boolean").fillna(False).sum()),
-        "owners": int(plan["owner"].nunique()),
-    }
+
+# --------------------------------------------------------------------------------------
+# Deliverables and notes
+# --------------------------------------------------------------------------------------
 
 
 def deliverable_links(artifacts: Path, lang: str) -> tuple[list[dict[str, str]], list[str]]:
     """The deliverables (workbook, then the three sheets' CSVs) with a description, and
     the other data files of the run, both as names relative to ``artifacts``."""
-    from kit.publish.deliverables import SHEETS
-
     if not artifacts.exists():
         return [], []
     names = sorted(p.name for p in artifacts.iterdir()
                    if p.is_file() and p.suffix in {".xlsx", ".csv", ".parquet", ".json"})
     main: list[dict[str, str]] = []
     workbook = paths.ARTIFACTS["deliverables"]
+    zh = lang == "zh"
     if workbook in names:
-        sheets = "、".join(zh for zh, *_ in SHEETS.values()) if lang == "zh" else ", ".join(
-            en for _, en, *_ in SHEETS.values())
-        main.append({"name": workbook, "what": (f"Excel 交付表：{sheets}" if lang == "zh"
-                                                else f"Excel workbook: {sheets}")})
-    for zh, en, zh_csv, en_csv in SHEETS.values():
+        sheets = "、".join(s[0] for s in SHEETS.values()) if zh else ", ".join(s[1] for s in SHEETS.values())
+        main.append({"name": workbook, "what": text("index.workbook_what", lang, sheets=sheets)})
+    for zh_name, en_name, zh_csv, en_csv in SHEETS.values():
         for csv in (zh_csv, en_csv):
             if csv in names:
-                main.append({"name": csv, "what": (f"{zh}（CSV，UTF-8）" if lang == "zh" else f"{en} (CSV, UTF-8)")})
+                main.append({"name": csv, "what": text("index.csv_what", lang, sheet=zh_name if zh else en_name)})
     taken = {m["name"] for m in main}
     return main, [n for n in names if n not in taken]
+
+
+def page_notes(entries: list[dict[str, Any]], lang: str) -> list[dict[str, str]]:
+    """``notes.json`` entries (Note dicts: ``code``, ``params``, ``kind``) as ``kind`` and
+    ``text`` rendered from the catalogue in ``lang``."""
+    out = []
+    for d in entries:
+        note = Note.from_dict(d)
+        out.append({"kind": note.kind, "text": messages.render(note, lang)})
+    return out
 
 
 def _read(path: Path, kind: str) -> Any:
@@ -283,47 +276,35 @@ def build_index(
     notebooks: tuple[str, ...],
 ) -> Path:
     """Render ``index.html`` into ``run_dir`` from its artifacts and ``run.json`` data."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    from kit.present.report import REPORT_CSS, cards, embed_font, nav_html
-    from kit.publish.run import footer_html, section_title
-
     lang = meta["language"]
     art = run_dir / "artifacts"
     tx = _read(art / paths.ARTIFACTS["transactions_clean"], "parquet")
     customers = _read(art / paths.ARTIFACTS["customers"], "parquet")
-    interactions = _read(art / paths.ARTIFACTS["interactions_clean"], "parquet")
-    quality = _read(art / paths.ARTIFACTS["quality"], "json")
-    notes = _read(art / "notes.json", "json") or []
     as_of = pd.Timestamp(meta["as_of"])
     figures = [format_figure(f, lang, cfg.report.currency) for f in headline_figures(tx, customers, as_of, cfg.period)]
     deliverables, data_files = deliverable_links(art, lang)
-    env = Environment(
-        loader=FileSystemLoader(str(paths.TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"])
-    )
-    from markupsafe import Markup
-
+    env = Environment(loader=FileSystemLoader(str(paths.TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
     page = env.get_template("index.html.j2").render(
         lang=lang,
-        t=lambda zh, en: zh if lang == "zh" else en,
+        m=lambda code, **params: text(code, lang, **params),
         title=f"{cfg.client_name or cfg.client} · {meta['period_label']}",
         meta=meta,
-        css=Markup(REPORT_CSS),
-        nav=Markup(nav_html(nav, current="index.html")),
-        cards=Markup(cards(figures)),
+        css=Markup(REPORT_CSS),  # the kit's own stylesheet, not data
+        nav=Markup(nav_html(nav, current="index.html")),  # escaped by nav_html
+        figures=figures,
         sections=[(section_title(n, lang), f"{n}.html") for n in notebooks],
         quadrant_migration=migration_table(customers, "quadrant", lang),
         tier_migration=migration_table(customers, "value_tier", lang),
         tier_changes=tier_changes(customers, lang),
-        actions=top_actions(customers, lang, cfg.report.index_top_actions, mask_pii=cfg.report.mask_pii),
-        coming=coming_period(customers, as_of, cfg.period, cfg=cfg, interactions=interactions),
+        actions=top_actions(customers, lang, cfg.report.index_top_actions, mask_pii=cfg.report.mask_pii, cfg=cfg),
+        coming=coming_period(_read(art / FOLLOW_UP_SUMMARY, "json")),
         strategy_page="05_strategy.html" if "05_strategy" in notebooks else None,
         layering_page="02_layering.html" if "02_layering" in notebooks else None,
-        quality=quality,
-        notes=notes,
+        quality=_read(art / paths.ARTIFACTS["quality"], "json"),
+        notes=page_notes(_read(art / "notes.json", "json") or [], lang),
         deliverables=deliverables,
         data_files=data_files,
-        footer=Markup(footer_html(meta, lang)),
+        footer=Markup(footer_html(meta, lang)),  # escaped by footer_html
     )
     out = run_dir / "index.html"
     out.write_text(embed_font(page), encoding="utf-8")

@@ -1,5 +1,11 @@
 """The one writer of every CSV and Excel file the kit leaves, and the one path check.
 
+* :func:`write_csv` writes one frame as CSV; :func:`write_workbook` writes sheets into one
+  formatted ``.xlsx`` (bold filled header frozen at ``A2``, auto filter, widths from the
+  content with CJK characters counted double, number formats by the column's registered
+  kind). Both take frames with canonical columns and label them with
+  :func:`kit.present.table.display_values` and :func:`kit.present.table.header`.
+
 * Every text cell that a spreadsheet would read as a formula (starting with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return: OWASP's CSV injection list) is neutralised:
   in CSV with a leading ``'``, in Excel as a string cell with the quote prefix. Numbers,
@@ -10,12 +16,20 @@
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import xlsxwriter
 
+from kit.core import registry
 from kit.present.table import display_values, header, mask
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -86,9 +100,6 @@ def write_csv(
     or an analyst). PII columns are masked when ``mask_pii``; formula-like text is
     neutralised always. UTF-8 with a BOM by default (Excel opens Chinese correctly).
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     target = inside(root, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as f:
@@ -108,4 +119,159 @@ def write_csv(
                 chunk.to_csv(f, index=False, header=start == 0, encoding="utf-8")
                 continue
             pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=start == 0, quoting_style="needed"))
+    return target
+
+
+# --------------------------------------------------------------------------------------
+# Excel
+# --------------------------------------------------------------------------------------
+
+#: Excel number format per display kind.
+NUMBER_FORMATS = {
+    "int": "#,##0",
+    "num": "#,##0.00",
+    "score": "0.0",
+    "money": "#,##0",
+    "pct": "0.0%",
+    "date": "yyyy-mm-dd",
+}
+_MAX_WIDTH = 60
+_SAMPLE_ROWS = 2_000  # rows read to size a column
+_HEAD_STYLE = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5D8A", "valign": "vcenter",
+               "text_wrap": True, "bottom": 1, "bottom_color": "#1D3B57"}
+
+
+def display_width(text: str) -> int:
+    """Width of ``text`` in Excel character units: East Asian wide characters count double."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def excel_kind(column: object, values: pd.Series) -> str:
+    """The number format kind of a canonical column: its registered kind (labels, flags and
+    ids are text), else from the dtype of its values."""
+    col = registry.column(str(column))
+    if col is not None:
+        k = col.kind
+        return "text" if k.startswith(("label:", "labels:")) or k in ("bool", "id") else k
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    if pd.api.types.is_bool_dtype(values):
+        return "text"
+    if pd.api.types.is_integer_dtype(values):
+        return "int"
+    if pd.api.types.is_float_dtype(values):
+        return "num"
+    return "text"
+
+
+def _cell_value(value: Any) -> Any:
+    """A Python value XlsxWriter can write (missing -> None, numpy scalars -> Python)."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return _as_text(value)
+    if not isinstance(value, str) and pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _column_width(head: str, values: pd.Series, kind: str) -> float:
+    sample = values.head(_SAMPLE_ROWS)
+    if kind == "date":
+        widest = 10
+    elif kind in NUMBER_FORMATS:
+        nums = pd.to_numeric(sample, errors="coerce").abs()
+        top = float(nums.max()) if nums.notna().any() else 0.0
+        widest = len(f"{top:,.2f}") + 1
+    else:
+        texts = sample.dropna().astype(str)
+        widest = max((display_width(t) for t in texts), default=0)
+    return float(min(max(display_width(head), widest) + 2, _MAX_WIDTH))
+
+
+def _write_row(ws, i: int, row: tuple, fmts: list, text_fmt, date_fmt) -> None:
+    for j, value in enumerate(row):
+        v = _cell_value(value)
+        if v is None:
+            continue
+        if isinstance(v, str):  # write_string never makes a formula, whatever the text starts with
+            ws.write_string(i, j, v, text_fmt if is_formula_like(v) else None)
+        elif isinstance(v, bool):
+            ws.write_boolean(i, j, v)
+        elif isinstance(v, (int, float)):
+            if v == v and abs(v) != float("inf"):
+                ws.write_number(i, j, v, fmts[j])
+        elif isinstance(v, (dt.datetime, dt.date)):
+            ws.write_datetime(i, j, v, fmts[j] or date_fmt)
+        else:
+            ws.write_string(i, j, str(v))
+
+
+def _check_sheet_names(names) -> None:
+    for name in names:
+        if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name):
+            raise ValueError(f"not a valid Excel sheet name (max 31 characters, no []:*?/\\): {name!r}")
+
+
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    root: str | Path,
+    lang: str,
+    mask_pii: bool = False,
+) -> Path:
+    """Write sheets (canonical columns) into one formatted ``.xlsx`` inside ``root``.
+
+    Parameters
+    ----------
+    sheets : mapping of str to DataFrame
+        Sheet name (at most 31 characters) -> table with canonical columns; values are
+        shown as :func:`kit.present.table.display_values` shows them (labels, 是/否),
+        headers through :func:`kit.present.table.header`. The index is not written.
+    path : str or Path
+        Target file, inside ``root`` (:func:`inside`).
+    lang : {"zh", "en"}
+    mask_pii : bool
+        Mask every column with a PII role (``cfg.report.mask_pii``).
+
+    Returns
+    -------
+    Path
+        The file. Each sheet has a bold, filled header row frozen at ``A2``, an auto
+        filter over the table, widths from the content and number formats ``#,##0``
+        (money, counts), ``0.0%`` (shares), ``yyyy-mm-dd`` (dates). Formula-like text
+        is written as a string cell with the quote prefix, never as a formula.
+    """
+    _check_sheet_names(sheets)
+    target = inside(root, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # XlsxWriter streams rows (constant memory) and takes number formats per column
+    wb = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    head_fmt = wb.add_format(_HEAD_STYLE)
+    head_text_fmt = wb.add_format({**_HEAD_STYLE, "quote_prefix": True})
+    text_fmt = wb.add_format({"quote_prefix": True})  # formula-like text, shown as typed
+    num_fmts = {kind: wb.add_format({"num_format": f}) for kind, f in NUMBER_FORMATS.items()}
+    for name, df in sheets.items():
+        kinds = [excel_kind(c, df[c]) for c in df.columns]
+        shown = display_values(df, lang, mask_pii=mask_pii)
+        heads = [header(c, lang) for c in df.columns]
+        ws = wb.add_worksheet(name)
+        fmts = [num_fmts.get(k) for k in kinds]
+        for j, col in enumerate(shown.columns):
+            ws.set_column(j, j, _column_width(heads[j], shown[col], kinds[j]), fmts[j])
+            ws.write_string(0, j, heads[j], head_text_fmt if is_formula_like(heads[j]) else head_fmt)
+        ws.freeze_panes(1, 0)
+        for i, row in enumerate(shown.itertuples(index=False, name=None), start=1):
+            _write_row(ws, i, row, fmts, text_fmt, num_fmts["date"])
+        if len(heads):
+            ws.autofilter(0, 0, max(len(shown), 1), len(heads) - 1)
+    if not sheets:
+        wb.add_worksheet("empty")
+    wb.close()
     return target
