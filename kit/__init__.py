@@ -1,13 +1,16 @@
 """Customer Value Kit: a periodic, quantified customer-value assessment.
 
-The pipeline, in the order data flows (one module each):
+The package in layers, lowest first; a layer imports only from itself and the layers below
+(``tests/test_architecture.py`` holds this, ``docs/ARCHITECTURE.md`` draws it):
 
-``io`` read exports -> ``clean`` map, clean, quarantine, reconcile ->
-``summary`` lifetimes-compatible customer summary -> ``features`` business features ->
-``layering`` RFM, tiers, quadrant, churn risk, migration -> ``personas`` tags and clusters ->
-``clv`` BG/NBD + Gamma-Gamma, holdout validation, CLV, ROI ->
-``strategy`` playbook, activation, deliverables -> ``report`` offline HTML ->
-``run`` papermill orchestration (``kit run``).
+``core`` config (defaults in ``core/defaults/*.yml``), paths, periods, checks, the column
+registry, notes -> ``io`` reading exports -> ``stages`` pure computation in data-flow order
+(clean, layering, personas, clv, strategy) -> ``engines`` DuckDB / Spark execution ->
+``present`` tables, plots, the message catalogue -> ``publish`` HTML pages, index page,
+deliverables, the CSV writer, the runner (``kit run``) and the CLI.
+
+``datasets`` (the seeded sample generator, ``python -m kit.datasets``) is a tool beside the
+layers that uses only ``core``.
 """
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
 """nbval runs every notebook against the small fixture config, in order, into one run folder.
 
 The notebooks read ``$KIT_CONFIG`` and ``$KIT_RUN_DIR`` when their parameters are empty
-(see ``kit.context.open_run``); the kernels nbval starts inherit this environment.
+(see ``kit.publish.context.open_run``); the kernels nbval starts inherit this environment.
 """
 import os
 import tempfile

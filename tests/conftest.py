@@ -1,7 +1,10 @@
-"""Shared fixtures: one end-to-end run of the small fixture data, reused by several tests."""
+"""Shared fixtures: one end-to-end run of the small fixture data, reused by several tests.
+
+The runner is imported inside the fixtures, so that collecting the fast unit tests does not
+import the whole publish layer (papermill, nbconvert).
+"""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import openpyxl
@@ -121,6 +123,19 @@ def test_same_seed_gives_identical_files(sample, tmp_path):
     b = pd.read_excel(tmp_path / ds.CUSTOMERS_FILE, header=2, dtype=str)
     pd.testing.assert_frame_equal(a, b)
     assert again == manifest
+
+
+def test_command_line_regenerates_the_committed_fixture(tmp_path):
+    """``python -m kit.datasets`` with the seed the fixture's README names rewrites
+    tests/fixtures/small byte for byte (the README and the manifest included)."""
+    fixture = paths.PROJ_ROOT / "tests" / "fixtures" / "small"
+    readme = (fixture / ds.README_FILE).read_text(encoding="utf-8")
+    made_by = re.search(r"`python -m kit\.datasets --out \S+ --seed (\d+) --customers (\d+)`", readme)
+    assert made_by, "the fixture's README names the command that made it"
+    subprocess.run([sys.executable, "-m", "kit.datasets", "--out", str(tmp_path), "--seed", made_by[1],
+                    "--customers", made_by[2]], check=True, capture_output=True, cwd=paths.PROJ_ROOT)
+    for name in (ds.ORDERS_FILE, ds.CUSTOMERS_FILE, ds.INTERACTIONS_FILE, ds.MANIFEST_FILE, ds.README_FILE):
+        assert (tmp_path / name).read_bytes() == (fixture / name).read_bytes(), name
 
 
 def test_other_seed_gives_other_orders():

@@ -39,3 +39,24 @@ def test_readme_opens_with_the_two_commands():
     head = text[:1500]
     assert "make report" in head and "make test" in head
     assert "make test" in (paths.PROJ_ROOT / ".ci" / "run").read_text()
+
+
+def test_package_data_ships_every_data_file():
+    """Every non-Python file under kit/ (packaged defaults, column registry, message catalogue,
+    HTML templates) is matched by pyproject's package-data, so an installed kit finds it."""
+    py = tomllib.loads((paths.PROJ_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = py["tool"]["setuptools"]["package-data"]["kit"]
+    kit = paths.PROJ_ROOT / "kit"
+    shipped = {p for g in globs for p in kit.glob(g) if p.is_file()}
+    data = {p for p in kit.rglob("*")
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    assert data <= shipped, sorted(str(p.relative_to(kit)) for p in data - shipped)
+    for folder in ("core/defaults", "core/columns", "present/messages"):
+        assert list((kit / folder).glob("*.yml")), folder
+
+
+def test_sample_data_command_is_the_documented_one():
+    make = (paths.PROJ_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "-m kit.datasets --out data/sample" in make
+    assert (paths.PROJ_ROOT / "kit" / "datasets" / "__main__.py").is_file()
+    assert "python -m kit.datasets" in (paths.PROJ_ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,5 +1,6 @@
 """`kit run` end to end on the small fixture: the run folder, offline HTML, failure handling."""
 import json
+import re
 import shutil
 
 import nbformat
@@ -7,7 +8,7 @@ import pytest
 import yaml
 
 from kit.core import paths
-from kit.present.report import network_references
+from kit.publish.html import network_references
 from kit.publish.run import RunFailed, run, sha256
 
 pytestmark = pytest.mark.slow
@@ -64,7 +65,10 @@ def test_failed_run_keeps_last_good_run(small_run, tmp_path):
     with pytest.raises(RunFailed) as e:
         run(bad_cfg, out_dir=good.parent.parent, progress=lambda m: None)
     msg = str(e.value)
-    assert "01_clean" in msg and "order_date" in msg or "amount" in msg
+    # which notebook and cell failed, the error, and every missing column by name
+    assert re.match(r"notebook 01_clean failed in cell \d+: \w*Error: ", msg), msg
+    assert "required column 'order_date' not found" in msg, msg
+    assert "required column 'amount' not found" in msg, msg
     assert (good / "index.html").read_bytes() == before, "the last good run was overwritten"
     failed = list(good.parent.glob("2026-Q3.failed-*"))
     assert failed and (failed[0] / "executed" / "01_clean.ipynb").exists()

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+import pandas as pd
 import yaml
 
 from kit.core.notes import Msg, Note
@@ -75,11 +76,24 @@ def text(code: str, lang: str, /, **params: Any) -> str:
         raise CatalogueError(f"message {code!r} needs the parameter {e.args[0]!r}") from None
 
 
+#: How a list parameter is joined in each language (``a、b`` / ``a, b``).
+LIST_SEPARATORS = {"zh": "、", "en": ", "}
+
+
 class _Params(dict):
-    """Parameters for a template; a ``Msg`` value is rendered in the same language."""
+    """Parameters for a template; a ``Msg`` value is rendered in the same language, a list
+    or tuple is rendered item by item and joined (``LIST_SEPARATORS``)."""
 
     def __init__(self, params: Mapping[str, Any], lang: str):
-        super().__init__({k: (text(v.code, lang, **v.params) if isinstance(v, Msg) else v) for k, v in params.items()})
+        super().__init__({k: _param(v, lang) for k, v in params.items()})
+
+
+def _param(v: Any, lang: str) -> Any:
+    if isinstance(v, Msg):
+        return text(v.code, lang, **v.params)
+    if isinstance(v, (list, tuple)):
+        return LIST_SEPARATORS[lang].join(str(_param(x, lang)) for x in v)
+    return v
 
 
 def placeholders(code: str) -> dict[str, set[str]]:
@@ -96,8 +110,6 @@ def label(vocabulary: str, key: object, lang: str) -> str:
     if key is None or (isinstance(key, float) and key != key):
         return "–"
     try:
-        import pandas as pd
-
         if pd.isna(key):
             return "–"
     except (TypeError, ValueError):

@@ -6,23 +6,26 @@ Noto Sans SC from the ``pylopdf-fonts-zh-cn`` wheel with matplotlib. seaborn's
 """
 from __future__ import annotations
 
+import importlib.resources as resources
 from functools import lru_cache
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import seaborn as sns
 from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
 #: Family name of the bundled CJK font, as matplotlib and the HTML @font-face know it.
 CJK_FAMILY = "Noto Sans SC"
 
-PALETTE = ["#2f5d8a", "#e07b39", "#5b9a68", "#c8553d", "#8c6bb1", "#d4a72c", "#4aa3a2", "#7f7f7f"]
+#: The kit's colours, in the order series take them.
+PALETTE: list[str] = ["#2f5d8a", "#e07b39", "#5b9a68", "#c8553d", "#8c6bb1", "#d4a72c", "#4aa3a2", "#7f7f7f"]
 
 
 @lru_cache(maxsize=1)
 def cjk_font_path() -> Path:
     """Path of the Noto Sans SC OpenType file shipped by ``pylopdf-fonts-zh-cn``."""
-    import importlib.resources as resources
-
     path = Path(str(resources.files("pylopdf_fonts_zh_cn") / "NotoSansSC-Regular.otf"))
     if not path.exists():
         raise FileNotFoundError(
@@ -39,13 +42,12 @@ def _register_font() -> str:
 
 def setup(context: str = "notebook") -> None:
     """Theme first, then fonts (seaborn's ``set_theme`` would reset them)."""
-    import seaborn as sns
-
     sns.set_theme(context=context, style="whitegrid", palette=PALETTE)
     apply_fonts()
 
 
 def apply_fonts() -> None:
+    """Register the bundled CJK font and make it matplotlib's first sans-serif family."""
     family = _register_font()
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["font.sans-serif"] = [family, "DejaVu Sans"]
@@ -59,7 +61,7 @@ def apply_fonts() -> None:
     plt.rcParams["figure.titleweight"] = "normal"
 
 
-def new_ax(ax=None, figsize: tuple[float, float] | None = None):
+def new_ax(ax: Axes | None = None, figsize: tuple[float, float] | None = None) -> Axes:
     """The given Axes, or a fresh one on a new figure."""
     if ax is not None:
         return ax
@@ -67,11 +69,10 @@ def new_ax(ax=None, figsize: tuple[float, float] | None = None):
     return ax
 
 
-def money_formatter(symbol: str = ""):
+def money_formatter(symbol: str = "") -> FuncFormatter:
     """Axis formatter: 1.2M, 350K, with an optional currency symbol."""
-    from matplotlib.ticker import FuncFormatter
 
-    def fmt(x, _pos=None):
+    def fmt(x: float, _pos: int | None = None) -> str:
         a = abs(x)
         if a >= 1e8:
             s = f"{x / 1e8:.1f}亿" if symbol in ("¥", "￥") else f"{x / 1e6:.0f}M"

@@ -22,7 +22,7 @@ import pandas as pd
 
 from kit.core import registry
 from kit.present import privacy
-from kit.present.messages import label, text
+from kit.present.messages import catalogue, label, text
 
 #: Columns kept in view while a wide table scrolls sideways.
 STICKY_COLUMNS = ("customer_id", "name")
@@ -60,11 +60,12 @@ def header(column: object, lang: str) -> str:
 
 
 def _tag_name(column: str, lang: str) -> str:
-    from kit.present.messages import catalogue
-
     key = f"label.tag_column.{column}"
     if key in catalogue():
         return catalogue()[key][lang]
+    family = f"label.tag_family.{column[len(registry.TAG_PREFIX):]}"  # tag_<family> columns of 03_personas
+    if family in catalogue():
+        return catalogue()[family][lang]
     return column[len(registry.TAG_PREFIX):]
 
 
@@ -95,7 +96,7 @@ def _keys(value: Any) -> list[str]:
     if isinstance(value, (list, tuple, np.ndarray)):
         return [str(v) for v in value if str(v)]
     if isinstance(value, str):
-        return [k.strip() for k in value.split(";") if k.strip()]
+        return [k.strip(" ") for k in value.split(";") if k.strip(" ")]  # spaces only: "\tx" stays as typed
     return []
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kit.core.config import ConfigError, load_config
+from kit.publish.run import RunFailed, run
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kit", description="Customer Value Kit")
@@ -19,12 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     p_check.add_argument("--config", required=True)
 
     args = parser.parse_args(argv)
-    from kit.core.config import ConfigError
-
     try:
         if args.command == "run":
-            from kit.publish.run import RunFailed, run
-
             try:
                 result = run(args.config, out_dir=args.out, as_of=args.as_of, lang=args.lang)
             except RunFailed as e:
@@ -33,8 +32,6 @@ def main(argv: list[str] | None = None) -> int:
             print(result.index)
             return 0
         if args.command == "check":
-            from kit.core.config import load_config
-
             cfg = load_config(args.config)
             print(cfg.model_dump_json(indent=2))
             return 0

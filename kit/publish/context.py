@@ -7,7 +7,7 @@ speaks the report language::
 
     ctx = open_run(config_path, run_dir, as_of=as_of, lang=lang)
     tx = ctx.read_parquet("transactions_clean")
-    ctx.h2("清洗与对账", "Cleaning and reconciliation")
+    ctx.h2("layering.rfm_title")
 
 Run by hand in JupyterLab with the defaults, a notebook reads ``$KIT_CONFIG`` (else
 ``configs/demo.yml``) and writes to ``$KIT_RUN_DIR`` (else ``reports/_interactive``).
@@ -18,16 +18,20 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from IPython.display import HTML, Markdown, display
 
 from kit.core import paths
 from kit.core.config import KitConfig, load_config
 from kit.core.notes import Note
-from kit.core.periods import period_label, period_end, previous_period_end
+from kit.core.periods import period_end, period_label, previous_period_end
+from kit.io.read import latest_date
 from kit.present import messages
+from kit.present.plotting import setup
 from kit.present.table import table
 
 
@@ -100,9 +104,8 @@ class RunContext:
         return getattr(self.cfg.inputs, table) is not None
 
     # ---- language -------------------------------------------------------------------
-    # Notebooks speak in message codes (kit/present/messages/*.yml): ``ctx.say(code, **params)``.
-    # The two-sentence form ``ctx.say(zh, en)`` is the old API, kept only while the stages move
-    # to codes; tests/test_messages.py fails when a notebook still uses it.
+    # Notebooks speak in message codes (kit/present/messages/*.yml): ``ctx.say(code, **params)``;
+    # every word comes from the catalogue, in the run's language.
     def text(self, code: str, /, **params: Any) -> str:
         """The message ``code`` in the report language."""
         return messages.text(code, self.lang, **params)
@@ -111,55 +114,36 @@ class RunContext:
         """The report-language label of a stored key."""
         return messages.label(vocabulary, key, self.lang)
 
-    def t(self, zh: str, en: str) -> str:
-        """Legacy: the text in the report language."""
-        return zh if self.lang == "zh" else en
+    def _safe_text(self, code: str, params: dict[str, Any]) -> str:
+        """The message with its text parameters escaped for Markdown (data never becomes markup)."""
+        return self.text(code, **{k: (_md_escape(v) if isinstance(v, str) else v) for k, v in params.items()})
 
-    def _words(self, code: str, legacy: tuple, params: dict) -> str:
-        if legacy:
-            return self.t(code, legacy[0])
-        return self.text(code, **params)
+    def h1(self, code: str, /, **params: Any) -> None:
+        _markdown(f"# {self._safe_text(code, params)}")
 
-    def h1(self, code: str, /, *legacy: str, **params: Any) -> None:
-        _markdown(f"# {self._words(code, legacy, params)}")
+    def h2(self, code: str, /, **params: Any) -> None:
+        _markdown(f"## {self._safe_text(code, params)}")
 
-    def h2(self, code: str, /, *legacy: str, **params: Any) -> None:
-        _markdown(f"## {self._words(code, legacy, params)}")
+    def h3(self, code: str, /, **params: Any) -> None:
+        _markdown(f"### {self._safe_text(code, params)}")
 
-    def h3(self, code: str, /, *legacy: str, **params: Any) -> None:
-        _markdown(f"### {self._words(code, legacy, params)}")
-
-    def say(self, code: str, /, *legacy: str, **params: Any) -> None:
-        """A paragraph of report text (Markdown; parameters are escaped)."""
-        if legacy:
-            _markdown(self.t(code, legacy[0]))
-            return
-        safe = {k: (_md_escape(v) if isinstance(v, str) else v) for k, v in params.items()}
-        _markdown(self.text(code, **safe))
+    def say(self, code: str, /, **params: Any) -> None:
+        """A paragraph of report text (Markdown; text parameters are escaped)."""
+        _markdown(self._safe_text(code, params))
 
     def table(self, df: pd.DataFrame, /, *, caption: str | None = None, **kwargs: Any) -> None:
         """Display ``df`` through the one table function (escaped, masked, labelled)."""
-        from IPython.display import display
-
         display(table(df, self.lang, mask_pii=self.cfg.report.mask_pii, caption=caption, **kwargs))
 
-    def note(self, note: "Note | str", /, *legacy: str, kind: str = "info") -> None:
-        """Show a stage's :class:`Note` (or, legacy, ``section, zh, en``) and keep it for the
-        run summary (``notes.json``)."""
-        if isinstance(note, Note):
-            entry = note.as_dict()
-            shown = messages.render(note, self.lang)
-            kind = note.kind
-        else:
-            section, zh, en = note, legacy[0], legacy[1]
-            entry = {"section": section, "kind": kind, "zh": zh, "en": en}
-            shown = self.t(zh, en)
+    def note(self, note: Note, /) -> None:
+        """Show a stage's :class:`Note` and keep it for the run summary (``notes.json``)."""
+        entry = note.as_dict()
         self.notes.append(entry)
-        _callout(shown, kind)
+        _callout(messages.render(note, self.lang), note.kind)
         self._save_notes(entry)
 
     def notes_of(self, notes: "list[Note]", section: str = "") -> None:
-        """Show every note of a stage."""
+        """Show every note of a stage (``section`` fills in notes that name none)."""
         for n in notes:
             self.note(n if n.section or not section else Note(n.code, n.params, n.kind, section))
 
@@ -180,16 +164,10 @@ def _md_escape(value: str) -> str:
 
 
 def _markdown(text: str) -> None:
-    from IPython.display import Markdown, display
-
     display(Markdown(text))
 
 
 def _callout(text: str, kind: str) -> None:
-    from html import escape
-
-    from IPython.display import HTML, display
-
     display(HTML(f'<div class="kit-note kit-note-{kind}">{escape(text)}</div>'))
 
 
@@ -212,8 +190,6 @@ def open_run(
     cfg = load_config(config_path, as_of=as_of or None, language=lang or None)
     resolved_as_of = resolve_as_of(cfg)
     if setup_plots:
-        from kit.present.plotting import setup
-
         setup()
     ctx = RunContext(cfg=cfg, run_dir=paths.resolve(run_dir), as_of=resolved_as_of, lang=cfg.language)
     ctx.artifacts_dir  # create
@@ -225,6 +201,4 @@ def resolve_as_of(cfg: KitConfig) -> pd.Timestamp:
     latest order date in the transactions file."""
     if cfg.as_of is not None:
         return pd.Timestamp(cfg.as_of)
-    from kit.io.read import latest_date
-
     return period_end(latest_date(cfg), cfg.period)

@@ -16,23 +16,20 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import papermill as pm
+from papermill.exceptions import PapermillExecutionError
 
 from kit import __version__
 from kit.core import paths
 from kit.core.config import KitConfig, load_config
-from kit.publish.context import resolve_as_of
 from kit.core.periods import period_label
-
-#: Section titles, in both languages, keyed by notebook name.
-SECTION_TITLES = {
-    "01_clean": ("数据清洗与对账", "Data cleaning and reconciliation"),
-    "02_layering": ("客户分层", "Customer layering"),
-    "03_personas": ("客户画像", "Customer personas"),
-    "04_clv": ("客户终身价值", "Customer lifetime value"),
-    "05_strategy": ("维护策略与交付表", "Maintenance strategy and deliverables"),
-}
+from kit.publish.context import resolve_as_of
+from kit.publish.html import export_html, footer_html, section_title, summary_label
+from kit.publish.index_page import build_index
 
 #: Packages whose versions are recorded in run.json.
 RECORDED_PACKAGES = (
@@ -56,11 +53,6 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def section_title(notebook: str, lang: str) -> str:
-    zh, en = SECTION_TITLES[notebook]
-    return zh if lang == "zh" else en
-
-
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -70,8 +62,6 @@ def sha256(path: Path) -> str:
 
 
 def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {"python": platform.python_version(), "customer-value-kit": __version__}
     for name in RECORDED_PACKAGES:
         try:
@@ -103,9 +93,6 @@ def run(
 
     Raises :class:`RunFailed` naming the notebook and the error of the failing cell.
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     config_path = paths.resolve(config_path)
     cfg = load_config(config_path, as_of=as_of, language=lang)
     for table, p in input_files(cfg).items():
@@ -118,8 +105,7 @@ def run(
     client_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     build = client_dir / f".build-{label}-{stamp}"
-    executed = build / "executed"
-    executed.mkdir(parents=True)
+    (build / "executed").mkdir(parents=True)
     final = client_dir / label
     language = cfg.language
 
@@ -131,10 +117,47 @@ def run(
     }
     progress(f"kit run: {cfg.client} {label} (as of {params['as_of']}, {language}) -> {final}")
     started = dt.datetime.now(dt.timezone.utc)
+    seconds = _execute(notebooks, params, build, final, client_dir / f"{label}.failed-{stamp}", progress)
+
+    t0 = time.perf_counter()
+    nav = [(summary_label(language), "index.html")] + [
+        (section_title(n, language), f"{n}.html") for n in notebooks
+    ]
+    run_meta = _run_meta(cfg, config_path, label, params, final, started, seconds)
+    footer = footer_html(run_meta, language)
+    for name in notebooks:
+        export_html(
+            build / "executed" / f"{name}.ipynb", build / f"{name}.html",
+            title=f"{cfg.client_name or cfg.client} · {label} · {section_title(name, language)}",
+            nav=nav, footer=footer, lang=language,
+        )
+    seconds["html"] = round(time.perf_counter() - t0, 2)
+    run_meta["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    (build / "run.json").write_text(json.dumps(run_meta, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    index = build_index(build, cfg, run_meta, nav=nav, notebooks=notebooks)
+    _swap_in(build, final)
+    progress(f"  report: {final / index.name}")
+    return RunResult(run_dir=final, index=final / index.name, seconds=seconds)
+
+
+def _execute(
+    notebooks: tuple[str, ...],
+    params: dict[str, str],
+    build: Path,
+    final: Path,
+    failed: Path,
+    progress: Callable[[str], None],
+) -> dict[str, float]:
+    """Run each notebook with papermill into ``build/executed``; seconds per notebook.
+
+    On a failing cell the build folder becomes ``failed`` and :class:`RunFailed` says which
+    notebook and cell failed, and where the executed notebook is kept.
+    """
     seconds: dict[str, float] = {}
     for i, name in enumerate(notebooks, 1):
         src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
-        dst = executed / f"{name}.ipynb"
+        dst = build / "executed" / f"{name}.ipynb"
         t0 = time.perf_counter()
         progress(f"  [{i}/{len(notebooks)}] {name} ...")
         try:
@@ -147,7 +170,6 @@ def run(
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except PapermillExecutionError as e:
-            failed = client_dir / f"{label}.failed-{stamp}"
             build.rename(failed)
             raise RunFailed(
                 f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
@@ -157,18 +179,26 @@ def run(
             ) from None
         seconds[name] = round(time.perf_counter() - t0, 2)
         progress(f"  [{i}/{len(notebooks)}] {name} done in {seconds[name]:.1f} s")
+    return seconds
 
-    t0 = time.perf_counter()
-    nav = [(label_for_index(language), "index.html")] + [
-        (section_title(n, language), f"{n}.html") for n in notebooks
-    ]
-    run_meta = {
+
+def _run_meta(
+    cfg: KitConfig,
+    config_path: Path,
+    label: str,
+    params: dict[str, str],
+    final: Path,
+    started: dt.datetime,
+    seconds: dict[str, float],
+) -> dict[str, Any]:
+    """What ``run.json`` records: client, period, parameters, inputs with hashes, versions."""
+    return {
         "client": cfg.client,
         "client_name": cfg.client_name,
         "period": cfg.period,
         "period_label": label,
         "as_of": params["as_of"],
-        "language": language,
+        "language": cfg.language,
         "config": str(config_path),
         "parameters": params | {"run_dir": str(final)},
         "started_utc": started.isoformat(timespec="seconds"),
@@ -179,45 +209,6 @@ def run(
         "packages": package_versions(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
-    footer = footer_html(run_meta, language)
-    from kit.present.report import export_html
-
-    for name in notebooks:
-        export_html(
-            executed / f"{name}.ipynb", build / f"{name}.html",
-            title=f"{cfg.client_name or cfg.client} · {label} · {section_title(name, language)}",
-            nav=nav, footer=footer, lang=language,
-        )
-    seconds["html"] = round(time.perf_counter() - t0, 2)
-    run_meta["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    (build / "run.json").write_text(json.dumps(run_meta, ensure_ascii=False, indent=2), encoding="utf-8")
-
-    from kit.publish.index_page import build_index
-
-    index = build_index(build, cfg, run_meta, nav=nav, notebooks=notebooks)
-    _swap_in(build, final)
-    progress(f"  report: {final / index.name}")
-    return RunResult(run_dir=final, index=final / index.name, seconds=seconds)
-
-
-def label_for_index(lang: str) -> str:
-    return "概览" if lang == "zh" else "Summary"
-
-
-def footer_html(meta: dict, lang: str) -> str:
-    from html import escape
-
-    zh = lang == "zh"
-    inputs = ", ".join(f"{t}: {Path(v['path']).name} (sha256 {v['sha256'][:12]}…)" for t, v in meta["inputs"].items())
-    parts = [
-        ("客户" if zh else "Client", meta["client_name"] or meta["client"]),
-        ("期间" if zh else "Period", f"{meta['period_label']} ({'截至' if zh else 'as of'} {meta['as_of']})"),
-        ("输入" if zh else "Inputs", inputs),
-        ("运行时间" if zh else "Run started", meta["started_utc"]),
-        ("版本" if zh else "Versions", f"kit {meta['packages']['customer-value-kit']}, "
-         f"pandas {meta['packages']['pandas']}, lifetimes {meta['packages']['lifetimes']}"),
-    ]
-    return " · ".join(f"<b>{escape(k)}</b>: {escape(str(v))}" for k, v in parts)
 
 
 def _swap_in(build: Path, final: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -77,8 +78,6 @@ TOFU = "\ue000"
 
 
 def _cjk_to_tofu(text: str) -> str:
-    import re
-
     return re.sub(r"[\u4e00-\u9fff\u3400-\u4dbf]", TOFU, text)
 
 
@@ -90,8 +89,6 @@ def glyph_check(page: Path, width: int = 1280, height: int = 1600) -> dict:
     that character, so identical screenshots mean the reader sees boxes; the check thus
     tests the rendered page itself, whatever fonts the machine has.
     """
-    import re
-
     text = Path(page).read_text(encoding="utf-8")
     body = re.sub(r"data:[^\"')]+", "", text)
     n_cjk = len(re.findall(r"[\u4e00-\u9fff]", body))
