@@ -31,11 +31,12 @@ MAX_CELL_CHARS = 60
 MISSING = "–"
 
 TABLE_CSS = """
-.kit-table-wrap { max-width: 100%; overflow-x: auto; margin: 6px 0 14px; border: 1px solid #e3e8ee; }
+.kit-table-wrap { display: inline-block; vertical-align: top; max-width: 100%; overflow-x: auto; margin: 6px 0 14px; border: 1px solid #e3e8ee; }
 table.kit-table { border-collapse: separate; border-spacing: 0; font-size: 13px; }
 table.kit-table caption { caption-side: top; text-align: left; font-weight: 600; padding: 4px 8px; }
 table.kit-table th, table.kit-table td { padding: 4px 8px; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
 table.kit-table thead th { background: #eef3f8; position: sticky; top: 0; }
+table.kit-table th, table.kit-table td { text-align: left; }
 table.kit-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.kit-table .kit-sticky { position: sticky; background: #fff; z-index: 1; }
 table.kit-table thead .kit-sticky { background: #eef3f8; z-index: 2; }

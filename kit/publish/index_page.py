@@ -287,6 +287,7 @@ def build_index(
     page = env.get_template("index.html.j2").render(
         lang=lang,
         m=lambda code, **params: text(code, lang, **params),
+        label=lambda vocabulary, key: messages.label(vocabulary, key, lang),
         title=f"{cfg.client_name or cfg.client} · {meta['period_label']}",
         meta=meta,
         css=Markup(REPORT_CSS),  # the kit's own stylesheet, not data
