@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from kit.core.config import Cleaning, InputTable, parse_config
 from kit.core.notes import Note
+from kit.io import parse_dates
 from kit.io.read import RawTable, read_table
 from kit.present import clean as present
 from kit.present.messages import text
@@ -204,12 +205,37 @@ def test_refunds_drop():
 
 
 def test_refund_spread_over_order_lines_in_proportion():
-    raw = orders([("C1", "O1", "2024-01-05", "300", "", "90"), ("C1", "O1", "2024-01-05", "100", "", "10"),
-                  ("C1", "O1", "2024-01-06", "-200", "退款", "")],
-                 columns=("客户编号", "订单编号", "订单日期", "实付金额", "订单状态", "毛利"))
+    # two lines of one order, told apart by their category (cleaning.order_line_columns)
+    raw = orders([("C1", "O1", "2024-01-05", "300", "", "90", "设备"), ("C1", "O1", "2024-01-05", "100", "", "10", "服务"),
+                  ("C1", "O1", "2024-01-06", "-200", "退款", "", "")],
+                 columns=("客户编号", "订单编号", "订单日期", "实付金额", "订单状态", "毛利", "产品类别"))
     res = run(raw)
     assert res.clean["amount"].tolist() == pytest.approx([150.0, 50.0])
     assert res.clean["profit"].tolist() == pytest.approx([45.0, 5.0])
+
+
+def test_refund_spread_in_whole_cents_that_add_up_exactly():
+    lines = [("C1", "O1", "2024-01-05", "100", "", c) for c in ("A", "B", "C")]
+    raw = orders(lines + [("C1", "O1", "2024-01-06", "-100", "退款", "")],
+                 columns=("客户编号", "订单编号", "订单日期", "实付金额", "订单状态", "产品类别"))
+    res = run(raw)
+    assert res.clean["amount"].tolist() == [66.67, 66.67, 66.66]  # largest remainder, ties to the earlier line
+    b = res.reconciliation
+    assert b["balanced"] and b["clean_net_amount"] == 200.0 and b["merged_amount"] == -100.0
+
+
+def test_lines_without_a_line_column_are_a_conflict():
+    # without a column that tells lines apart, one order id with two amounts is a conflict
+    raw = orders([("C1", "O1", "2024-01-05", "300", ""), ("C1", "O1", "2024-01-05", "100", "")])
+    assert reasons(run(raw)) == {2: "order_conflict", 3: "order_conflict"}
+    cols = ("客户编号", "订单编号", "订单日期", "实付金额", "订单状态", "产品类别")
+    two = orders([("C1", "O1", "2024-01-05", "300", "", "设备"), ("C1", "O1", "2024-01-05", "100", "", "服务")], cols)
+    assert run(two).reconciliation["clean_rows"] == 2  # two categories: two lines of one order
+    assert set(reasons(run(two, order_line_columns=[])).values()) == {"order_conflict"}  # one line per order id
+    same = orders([("C1", "O1", "2024-01-05", "300", "", "设备"), ("C1", "O1", "2024-01-05", "100", "", "设备")], cols)
+    assert reasons(run(same)) == {2: "order_conflict", 3: "order_conflict"}
+    other = orders([("C1", "O1", "2024-01-05", "300", "", "设备"), ("C2", "O1", "2024-01-05", "100", "", "服务")], cols)
+    assert reasons(run(other)) == {2: "order_conflict", 3: "order_conflict"}  # one order id, two customers
 
 
 def test_refund_without_order_id_column_is_unmatched():
@@ -340,8 +366,31 @@ def test_reconcile_detects_amount_gaps():
 # Property: no row lost or counted twice, amounts balance, for random mixes of defects
 # --------------------------------------------------------------------------------------
 
-KINDS = ["good", "good", "good", "dup", "missing_id", "bad_date", "bad_amount", "cancelled", "future",
-         "zero", "test", "refund", "refund_status", "refund_orphan"]
+KINDS = ["good", "good", "good", "dup", "redup", "redup", "conflict", "missing_id", "bad_date", "bad_amount",
+         "cancelled", "future", "zero", "test", "refund", "refund_status", "refund_orphan"]
+#: kinds whose rows have an order id, a customer id, a date and an amount that parse: a
+#: reformatted copy of one of them is a duplicate (after normalising)
+ELIGIBLE = {"good", "cancelled", "future", "zero", "test", "refund", "refund_status", "refund_orphan"}
+AMOUNT_STYLES = ["{:.2f}", "¥{:,.2f}", "RMB {:,.2f}", "{:.2f}元"]
+DATES = ["2024-01-05", "2024/2/6", "20240307", "2024年4月8日", "45300"]
+
+
+_DECIMAL_COMMA = str.maketrans({",": ".", ".": ","})
+
+
+def reformatted(row: tuple, value: float, draw) -> tuple:
+    """The same order as exported by another system: padded ids, another date style,
+    another amount style (the value unchanged)."""
+    cid, oid, date, text, status = row
+    d, ok = parse_dates(pd.Series([date]))
+    if ok.iloc[0]:
+        day = d.iloc[0]
+        date = draw(st.sampled_from([f"{day.year}/{day.month}/{day.day}", f"{day:%Y%m%d}", f"{day:%Y-%m-%d} 00:00"]))
+    if value < 0:
+        text = draw(st.sampled_from([f"({-value:,.2f})", f"-{-value:.2f}", f"RMB -{-value:,.2f}"]))
+    elif text not in ("0.00",) and value > 0:
+        text = draw(st.sampled_from(AMOUNT_STYLES)).format(value)
+    return (f" {cid}" if cid.strip() else cid, f"{oid} ", date, text, status)
 ALLOWED = {
     "missing_id": {"missing_customer_id", "duplicate"},
     "bad_date": {"bad_date", "duplicate"},
@@ -359,15 +408,26 @@ def order_files(draw):
     rows, kinds, signed = [], [], []
     for _ in range(n):
         kind = draw(st.sampled_from(KINDS))
-        if kind == "dup" and rows:
+        if kind in ("dup", "redup", "conflict") and rows:
             i = draw(st.integers(0, len(rows) - 1))
-            rows.append(rows[i]), kinds.append(kinds[i]), signed.append(signed[i])
+            if kind == "dup":
+                rows.append(rows[i]), kinds.append(kinds[i]), signed.append(signed[i])
+            elif kind == "redup":
+                rows.append(reformatted(rows[i], signed[i], draw)), signed.append(signed[i])
+                kinds.append(("redup", kinds[i], i))
+            else:  # the same order id with another amount
+                value = signed[i] + 10 if signed[i] > 0 else 10.0
+                rows.append((rows[i][0], rows[i][1], rows[i][2], f"{value:.2f}", "已完成"))
+                kinds.append("conflict"), signed.append(value)
             continue
+        if kind in ("dup", "redup", "conflict"):
+            kind = "good"
         cid = draw(st.sampled_from(["C1", "C2", "C3", "０4", " C5"]))
-        oid = draw(st.sampled_from(["O1", "O2", "O3", "O4", "O5", "O6"]))
+        # mostly one order id per order; a few shared ones make conflicts and multi-row orders
+        oid = draw(st.sampled_from([f"O{len(rows) + 1}"] * 3 + ["O1", "O2"]))
         amount = draw(st.integers(1, 5000)) / 4
-        text = draw(st.sampled_from(["{:.2f}", "¥{:,.2f}", "RMB {:,.2f}", "{:.2f}元"])).format(amount)
-        date = draw(st.sampled_from(["2024-01-05", "2024/2/6", "20240307", "2024年4月8日", "45300"]))
+        text = draw(st.sampled_from(AMOUNT_STYLES)).format(amount)
+        date = draw(st.sampled_from(DATES))
         status, value = "已完成", amount
         if kind == "missing_id":
             cid = draw(st.sampled_from(["", " ", "\u3000"]))
@@ -387,6 +447,8 @@ def order_files(draw):
             text, value = draw(st.sampled_from([f"-{amount:.2f}", f"({amount:,.2f})"])), -amount
             if kind == "refund_orphan":
                 oid = "O404"
+            elif rows:  # a refund of an earlier order
+                cid, oid = rows[draw(st.integers(0, len(rows) - 1))][:2]
             status = draw(st.sampled_from(["已完成", "退款"]))
         elif kind == "refund_status":
             status, value = "退货", -amount
@@ -398,11 +460,14 @@ def order_files(draw):
 
 @settings(max_examples=40, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=order_files(), refunds=st.sampled_from(["net", "keep", "drop"]),
-       duplicates=st.sampled_from(["quarantine", "keep"]))
-def test_property_no_row_lost_or_counted_twice(data, refunds, duplicates):
+       duplicates=st.sampled_from(["quarantine", "quarantine", "keep"]),
+       conflicts=st.sampled_from(["quarantine", "keep_first", "keep_latest"]), decimal_comma=st.booleans())
+def test_property_no_row_lost_or_counted_twice(data, refunds, duplicates, conflicts, decimal_comma):
     rows, kinds, signed = data
+    if decimal_comma:  # the same file from a decimal-comma export: 1.234,50 (the reading decided from the values)
+        rows = [(c, o, d, a.translate(_DECIMAL_COMMA), s) for c, o, d, a, s in rows]
     raw = orders(rows)
-    res = clean_transactions(raw, Cleaning(refunds=refunds, duplicates=duplicates), AS_OF)
+    res = clean_transactions(raw, Cleaning(refunds=refunds, duplicates=duplicates, order_conflicts=conflicts), AS_OF)
     src = raw.frame["source_row"].tolist()
     out = res.clean["source_row"].tolist() + res.quarantine["source_row"].tolist() + res.merged["source_row"].tolist()
     assert sorted(out) == sorted(src)  # every row once: none lost, none twice
@@ -412,10 +477,16 @@ def test_property_no_row_lost_or_counted_twice(data, refunds, duplicates):
     assert res.reconciliation["balanced"]
     why = dict(zip(res.quarantine["source_row"], res.quarantine["reason"]))
     for row, kind in zip(src, kinds):
-        if kind in ALLOWED:
+        if isinstance(kind, tuple):  # a reformatted copy of an earlier row: counted once
+            original = kinds[kind[2]]
+            if duplicates == "quarantine" and original in ELIGIBLE:
+                assert why.get(row) == "duplicate", (row, kind, why.get(row))
+        elif kind in ALLOWED:
             assert why.get(row) in ALLOWED[kind], (row, kind, why.get(row))
     purchases = res.clean[~res.clean["is_return"]]
     assert (purchases["amount"] > 0).all()  # refunds are never purchases
+    if duplicates == "quarantine":  # each order once: no order id twice among the clean purchases
+        assert not purchases["order_id"].duplicated().any()
     if refunds != "keep":
         assert not res.clean["is_return"].any()
 

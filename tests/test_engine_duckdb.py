@@ -160,7 +160,7 @@ def test_cleaning_rules_switched_off_and_other_layouts(tmp_path):
     csv = tmp_path / "orders.csv"
     csv.write_text("\r\n".join(body), encoding="utf-8-sig")
     spec = InputTable(path=str(csv), columns={"customer_id": "Kunde", "order_date": "Datum", "amount": "Betrag",
-                                              "status": "Status"})
+                                              "status": "Status"}, decimal=",", dayfirst=True)
     for cleaning in (Cleaning(), Cleaning(duplicates="keep", future_dates="keep", zero_amount="keep",
                                           test_account_pattern="")):
         ours = clean_transactions_duckdb(spec, cleaning, "2024-12-31")

@@ -19,6 +19,7 @@ from kit.engines.dialect import DUCKDB
 from kit.engines.duckdb_source import Source, connect, open_transactions, source_info
 from kit.engines.duckdb_values import Parsed, register_map
 from kit.stages.cascade import (
+    CONFLICT_MODES,
     FULLY_REFUNDED,
     MERGED_REASON,
     REFUND_REASON,
@@ -37,6 +38,7 @@ from kit.stages.clean import (
     order_details,
     reconcile,
 )
+from kit.stages.clean.orders import CENTS_SQL, check_unique_lines, line_columns, to_cents
 
 _ident = DUCKDB.ident
 
@@ -48,9 +50,11 @@ CONDITIONS_SQL: dict[str, str] = {
     "is_test": "is_test",
     "bad_date": "NOT odate_ok",
     "bad_amount": "NOT amt_ok",
+    "is_implausible": "implausible",
     "is_cancelled": "st_cancelled",
     "is_future": "CAST(odate AS DATE) > {as_of}",
     "is_zero": "signed = 0",
+    "is_conflict": "conflict",  # an open-rows rule: tx_conf (:func:`_conflicts`)
 }
 
 
@@ -98,17 +102,21 @@ def _drop_temp(con) -> None:
 def _clean_sql(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], table: str) -> TableResult:
     has_oid = "order_id" in src.mapping
     optional = [c for c in CANONICAL_OPTIONAL_TX if c in src.mapping]
+    lines = line_columns(cleaning.order_line_columns, src.mapping)
     _typed_values(con, src, cleaning, optional)
-    _triage(con, src, cleaning, as_of, test_ids)
+    _triage(con, src, cleaning, as_of, test_ids, lines)
     stats_ref = _refunds(con, cleaning, has_oid)
     clean, invalid, outliers = _clean_table(con, cleaning, optional, has_oid)
-    quarantine, merged = _quarantine_and_merged(con, src, table, as_of)
+    quarantine, merged = _quarantine_and_merged(con, src, table, as_of, cleaning)
     allrows = con.sql("SELECT source_row, coalesce(signed, 0.0) AS s FROM tx_out ORDER BY source_row").df()
     books = reconcile(table, allrows["source_row"].to_numpy("int64"), clean, quarantine, merged,
-                      source_amounts=allrows["s"].to_numpy("float64"), tolerance=cleaning.amount_tolerance)
+                      source_amounts=allrows["s"].to_numpy("float64"))
+    if cleaning.duplicates == "quarantine":
+        check_unique_lines(table, clean, lines)
     stats = {"refunds": stats_ref, "outliers": {k: v for k, v in outliers.items() if k != "mask"},
              "invalid_values": invalid, "order_id_synthesized": not has_oid,
-             "unparseable_amount_counts_zero": True, "engine": "duckdb", "source": source_info(src)}
+             "unparseable_amount_counts_zero": True, "implausible_amount_counts_zero": True,
+             "engine": "duckdb", "source": source_info(src)}
     return TableResult(table, clean, quarantine, merged, books, stats)
 
 
@@ -137,31 +145,108 @@ def _typed_values(con, src: Source, cleaning, optional: list[str]) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE tx_parsed AS {p.sql()}")
 
 
-def _triage(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str]) -> None:
-    """``tx_tri``: the signed amount, refund flags and ``reason0``, the reason the cascade of
-    :func:`kit.stages.cascade.tx_rules` gives (first rule that holds wins)."""
+def _triage(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], lines: list[str]) -> None:
+    """``tx_tri``: the signed amount (NULL when implausible), its cents, refund flags and
+    ``reason0``, the reason the cascade of :func:`kit.stages.cascade.tx_rules` gives (first
+    rule that holds wins; the open-rows rule ``order_conflict`` from :func:`_conflicts`)."""
     rules = tx_rules(cleaning, src.mapping)
-    src_cols = ", ".join(_ident(c) for c in src.columns)
-    first = (f"min(source_row) OVER (PARTITION BY {src_cols})" if any(r.code == "duplicate" for r in rules)
-             else "source_row")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, {first} AS first_row FROM {src.view}")
     ids = con.sql("SELECT DISTINCT cid FROM tx_parsed WHERE cid IS NOT NULL").to_arrow_table().column("cid").to_pylist()
     tests = sorted(test_account_ids(ids, cleaning.test_account_pattern, test_ids))
     register_map(con, "tx_test_ids", pd.DataFrame({"cid": pd.Series(tests, dtype=object)}))
-
-    conditions = {k: v.format(as_of=f"DATE '{as_of:%Y-%m-%d}'") for k, v in CONDITIONS_SQL.items()}
-    cases = " ".join(f"WHEN {conditions[r.condition]} THEN '{r.code}'" for r in rules)
     status_refund = "p.st_refund" if "status" in src.mapping else "false"
+    cancelled = "p.st_cancelled" if "status" in src.mapping else "false"
+    implausible = f"(p.amt_ok AND NOT coalesce(abs(p.amt) <= {float(cleaning.max_amount)!r}, false))"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE tx_tri AS
+        CREATE OR REPLACE TEMP TABLE tx_sig AS
         WITH t AS (
-            SELECT p.*, d.first_row, x.cid IS NOT NULL AS is_test, {status_refund} AS refund_status,
-                   CASE WHEN {status_refund} THEN -abs(p.amt) ELSE p.amt END AS signed
-            FROM tx_parsed AS p JOIN tx_dup AS d USING (source_row)
-            LEFT JOIN tx_test_ids AS x ON x.cid = p.cid)
-        SELECT *, CASE {cases} END AS reason0,
-               coalesce(signed < 0, false) OR refund_status AS is_refund
-        FROM t
+            SELECT p.*, x.cid IS NOT NULL AS is_test, {status_refund} AS refund_status, {cancelled} AS is_cancelled,
+                   {implausible} AS implausible,
+                   CASE WHEN {implausible} THEN NULL ELSE p.amt END AS amt_p
+            FROM tx_parsed AS p LEFT JOIN tx_test_ids AS x ON x.cid = p.cid),
+        s AS (SELECT *, CASE WHEN refund_status THEN -abs(amt_p) ELSE amt_p END AS signed FROM t)
+        SELECT *, {CENTS_SQL.format(x="signed")} AS cents FROM s
+    """)
+    _duplicates(con, src, any(r.code == "duplicate" for r in rules), lines)
+    conditions = {k: v.format(as_of=f"DATE '{as_of:%Y-%m-%d}'") for k, v in CONDITIONS_SQL.items()}
+    row_rules = [r for r in rules if not r.open_rows]
+    cases = " ".join(f"WHEN {conditions[r.condition]} THEN '{r.code}'" for r in row_rules)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tx_pre AS
+        SELECT s.*, d.first_row, d.exact_first, CASE {cases} END AS reason_a,
+               coalesce(s.signed < 0, false) OR s.refund_status AS is_refund
+        FROM tx_sig AS s JOIN tx_dup AS d USING (source_row)
+    """)
+    _conflicts(con, cleaning, lines, any(r.code == "order_conflict" for r in rules))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE tx_tri AS
+        SELECT t.*, CASE WHEN t.reason_a IS NOT NULL THEN t.reason_a
+                         WHEN c.hit THEN 'order_conflict' END AS reason0,
+               c.conflict_rows, c.conflict_kept
+        FROM tx_pre AS t LEFT JOIN tx_conf AS c USING (source_row)
+    """)
+
+
+def _duplicates(con, src: Source, active: bool, lines: list[str]) -> None:
+    """``tx_dup``: each row's first exact copy and its first copy after normalising
+    (:func:`kit.stages.clean.orders.order_duplicates`); ``source_row`` itself when the
+    duplicate rule is off."""
+    if not active:
+        con.execute("CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, source_row AS first_row, "
+                    f"source_row AS exact_first FROM {src.view}")
+        return
+    src_cols = ", ".join(_ident(c) for c in src.columns)
+    if "order_id" not in src.mapping:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, min(source_row) OVER "
+                    f"(PARTITION BY {src_cols}) AS first_row, min(source_row) OVER (PARTITION BY {src_cols}) "
+                    f"AS exact_first FROM {src.view}")
+        return
+    key = ", ".join(["s.oid", "s.cid", "CAST(s.odate AS DATE)", "s.cents", "s.is_cancelled",
+                     *[f"s.opt_{c}" for c in lines]])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tx_dup AS
+        WITH x AS (SELECT source_row, min(source_row) OVER (PARTITION BY {src_cols}) AS exact_first FROM {src.view}),
+        e AS (SELECT s.source_row, x.exact_first,
+                     s.oid IS NOT NULL AND s.cid IS NOT NULL AND s.odate IS NOT NULL AND s.cents IS NOT NULL AS elig,
+                     min(s.source_row) OVER (PARTITION BY {key}) AS norm_first
+              FROM tx_sig AS s JOIN x USING (source_row))
+        SELECT source_row, exact_first, CASE WHEN elig THEN least(norm_first, exact_first) ELSE exact_first END AS first_row
+        FROM e
+    """)
+
+
+def _conflicts(con, cleaning, lines: list[str], active: bool) -> None:
+    """``tx_conf``: the rows of ``order_conflict`` (``hit``) among the open rows that are not
+    refunds, with the rows of their order id and those kept
+    (:func:`kit.stages.clean.orders.order_conflicts`)."""
+    if not active:
+        con.execute("CREATE OR REPLACE TEMP TABLE tx_conf AS SELECT CAST(NULL AS BIGINT) AS source_row, "
+                    "false AS hit, CAST(NULL AS BIGINT[]) AS conflict_rows, CAST(NULL AS BIGINT[]) AS conflict_kept "
+                    "WHERE false")
+        return
+    mode = cleaning.order_conflicts
+    if mode not in CONFLICT_MODES:
+        raise ValueError(f"cleaning.order_conflicts must be one of {', '.join(CONFLICT_MODES)} (got {mode!r})")
+    line_part = ", ".join(["oid", *[f"opt_{c}" for c in lines]])
+    if mode == "quarantine":
+        hit = "true"
+    else:
+        order = "source_row" if mode == "keep_first" else "source_row DESC"
+        hit = (f"content <> first_value(content) OVER (PARTITION BY {line_part} ORDER BY {order}) "
+               f"OR cid <> first_value(cid) OVER (PARTITION BY oid ORDER BY {order})")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tx_conf AS
+        WITH e AS (SELECT source_row, oid, cid, CAST(odate AS DATE) AS day, cents
+                          {''.join(f', opt_{c}' for c in lines)}
+                   FROM tx_pre WHERE reason_a IS NULL AND NOT is_refund AND oid IS NOT NULL),
+        c AS (SELECT *, dense_rank() OVER (ORDER BY cid, day, cents) AS content FROM e),
+        w AS (SELECT *, min(content) OVER (PARTITION BY {line_part}) <> max(content) OVER (PARTITION BY {line_part})
+                        OR min(cid) OVER (PARTITION BY oid) <> max(cid) OVER (PARTITION BY oid) AS bad FROM c),
+        g AS (SELECT * FROM w QUALIFY bool_or(bad) OVER (PARTITION BY oid)),
+        h AS (SELECT *, {hit} AS hit FROM g),
+        r AS (SELECT oid, list(source_row ORDER BY source_row) AS conflict_rows,
+                     list(source_row ORDER BY source_row) FILTER (WHERE NOT hit) AS conflict_kept
+              FROM h GROUP BY oid)
+        SELECT h.source_row, h.hit, r.conflict_rows, r.conflict_kept FROM h JOIN r USING (oid)
     """)
 
 
@@ -173,32 +258,23 @@ def _refunds(con, cleaning, has_oid: bool) -> dict[str, Any]:
              "fully_refunded_orders": 0, "dropped": 0, "kept": 0}
     stats["rows"], stats["sign_flipped"] = con.sql(
         "SELECT count(*) FILTER (WHERE reason0 IS NULL AND is_refund), "
-        "count(*) FILTER (WHERE refund_status AND amt > 0) FROM tx_tri").fetchall()[0]
-    tol = float(cleaning.amount_tolerance)
+        "count(*) FILTER (WHERE refund_status AND amt_p > 0) FROM tx_tri").fetchall()[0]
     if mode == "net" and has_oid:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE tx_keys AS
-            WITH b AS (SELECT coalesce(cid, '') AS k, oid, signed, is_refund, reason0 IS NULL AS alive
-                       FROM tx_tri WHERE oid IS NOT NULL),
-            buys AS (SELECT k, oid, sum(signed) AS order_tot FROM b WHERE alive AND NOT is_refund GROUP BY k, oid),
-            refs AS (SELECT b.k, b.oid, sum(b.signed) AS ref_tot FROM b JOIN buys USING (k, oid)
-                     WHERE b.alive AND b.is_refund GROUP BY b.k, b.oid)
-            SELECT buys.k, buys.oid, order_tot, ref_tot, order_tot + ref_tot AS net,
-                   ref_tot IS NOT NULL AND order_tot + ref_tot <= {tol!r} AS full_ref,
-                   ref_tot IS NOT NULL AND NOT (order_tot + ref_tot <= {tol!r}) AS partial
-            FROM buys LEFT JOIN refs USING (k, oid)
-        """)
+        _refund_keys(con, int(to_cents([cleaning.amount_tolerance])[0]))
         reason = f"""CASE WHEN reason0 IS NOT NULL THEN reason0
                           WHEN is_refund AND k.k IS NULL THEN '{REFUND_UNMATCHED}'
                           WHEN k.full_ref THEN '{FULLY_REFUNDED}'
                           WHEN is_refund AND k.partial THEN '{MERGED_REASON}' END"""
-        factor = "CASE WHEN reason0 IS NULL AND NOT is_refund AND k.partial THEN k.net / k.order_tot ELSE 1.0 END"
-        join = "LEFT JOIN tx_keys AS k ON k.k = coalesce(t.cid, '') AND k.oid = t.oid"
-        extra = "k.net AS order_net"
+        factor = ("CASE WHEN reason0 IS NULL AND NOT is_refund AND k.partial "
+                  "THEN CAST(k.net_c AS DOUBLE) / CAST(k.order_c AS DOUBLE) ELSE 1.0 END")
+        join = ("LEFT JOIN tx_keys AS k ON k.k = coalesce(t.cid, '') AND k.oid = t.oid "
+                "LEFT JOIN tx_alloc AS a ON a.source_row = t.source_row")
+        extra = ("CAST(k.net_c AS DOUBLE) / CAST(100 AS DOUBLE) AS order_net, "
+                 "CASE WHEN a.alloc_c IS NULL THEN t.signed ELSE CAST(a.alloc_c AS DOUBLE) / CAST(100 AS DOUBLE) END AS net_amount")
     else:
         when = REFUND_REASON[mode]
         reason = f"CASE WHEN reason0 IS NOT NULL THEN reason0 WHEN is_refund THEN {_literal(when)} END"
-        factor, join, extra = "1.0", "", "CAST(NULL AS DOUBLE) AS order_net"
+        factor, join, extra = "1.0", "", "CAST(NULL AS DOUBLE) AS order_net, t.signed AS net_amount"
     is_return = "reason0 IS NULL AND is_refund" if REFUND_REASON[mode] is None else "false"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tx_out AS
@@ -214,6 +290,36 @@ def _refunds(con, cleaning, has_oid: bool) -> dict[str, Any]:
     if mode == "net" and has_oid:
         stats["fully_refunded_orders"] = int(con.sql("SELECT count(*) FROM tx_keys WHERE full_ref").fetchall()[0][0])
     return stats
+
+
+def _refund_keys(con, tol_c: int) -> None:
+    """``tx_keys``: per (customer, order id) with open purchases, the order's cents, its
+    refunds' cents, the net and whether it is refunded in full (net <= ``tol_c``) or in
+    part; ``tx_alloc``: a partly refunded order's net spread over its lines in whole cents
+    (:func:`kit.stages.clean.orders.allocate_cents`: largest remainder, ties to the earlier row)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tx_keys AS
+        WITH b AS (SELECT coalesce(cid, '') AS k, oid, coalesce(cents, 0) AS c, is_refund, reason0 IS NULL AS alive
+                   FROM tx_tri WHERE oid IS NOT NULL),
+        buys AS (SELECT k, oid, sum(c) AS order_c FROM b WHERE alive AND NOT is_refund GROUP BY k, oid),
+        refs AS (SELECT b.k, b.oid, sum(b.c) AS ref_c FROM b JOIN buys USING (k, oid)
+                 WHERE b.alive AND b.is_refund GROUP BY b.k, b.oid)
+        SELECT buys.k, buys.oid, order_c, ref_c, order_c + ref_c AS net_c,
+               ref_c IS NOT NULL AND order_c + ref_c <= {tol_c} AS full_ref,
+               ref_c IS NOT NULL AND NOT (order_c + ref_c <= {tol_c}) AS partial
+        FROM buys LEFT JOIN refs USING (k, oid)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE tx_alloc AS
+        WITH l AS (SELECT t.source_row, k.k, k.oid, k.net_c, k.order_c,
+                          CAST(coalesce(t.cents, 0) AS HUGEINT) * CAST(k.net_c AS HUGEINT) AS num
+                   FROM tx_tri AS t JOIN tx_keys AS k ON k.k = coalesce(t.cid, '') AND k.oid = t.oid
+                   WHERE t.reason0 IS NULL AND NOT t.is_refund AND k.partial),
+        b AS (SELECT *, num // order_c AS base, num % order_c AS rem FROM l),
+        r AS (SELECT *, net_c - sum(base) OVER (PARTITION BY k, oid) AS leftover,
+                     row_number() OVER (PARTITION BY k, oid ORDER BY rem DESC, source_row) - 1 AS rnk FROM b)
+        SELECT source_row, base + CASE WHEN rnk < leftover THEN 1 ELSE 0 END AS alloc_c FROM r
+    """)
 
 
 def _literal(text: str | None) -> str:
@@ -236,7 +342,7 @@ def _clean_table(con, cleaning, optional: list[str], has_oid: bool):
     margin_scale = _margin_scale(con, optional)
     sel = ["cid AS customer_id",
            "oid AS order_id" if has_oid else "'row-' || CAST(source_row AS VARCHAR) AS order_id",
-           "odate AS order_date", "signed * factor AS amount"]
+           "odate AS order_date", "net_amount AS amount"]
     invalid_sql = []
     for col in optional:
         name = "st" if col == "status" else f"opt_{col}"
@@ -260,17 +366,19 @@ def _clean_table(con, cleaning, optional: list[str], has_oid: bool):
     return clean, invalid, outliers
 
 
-def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp,
+                           cleaning) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pandas stage's quarantine and merged frames, from ``tx_out``."""
     has_oid, has_status = "order_id" in src.mapping, "status" in src.mapping
     raw_cols = ", ".join(f"r.{_ident(h)}" for h in src.columns)
     q = con.sql(f"""SELECT o.source_row, o.reason, o.cid, {'o.oid' if has_oid else 'NULL'} AS oid, o.signed,
-                           o.first_row, o.raw_date, o.raw_amount, o.odate, o.order_net,
+                           o.first_row, o.exact_first, o.raw_date, o.raw_amount, o.odate, o.order_net,
+                           o.conflict_rows, o.conflict_kept,
                            {'o.raw_status' if has_status else 'NULL'} AS raw_status, {raw_cols}
                     FROM tx_out AS o JOIN {src.view} AS r ON r.source_row = o.source_row
                     WHERE o.reason IS NOT NULL ORDER BY o.source_row""").df()
     qmask = (q["reason"] != MERGED_REASON).to_numpy()
-    quarantine = _quarantine(q[qmask], src, table, as_of)
+    quarantine = _quarantine(q[qmask], src, table, as_of, cleaning)
     merged = pd.DataFrame({c: pd.Series([], dtype="int64" if c == "source_row" else "float64" if c == "amount"
                                          else "str") for c in MERGED_COLUMNS})
     if (~qmask).any():
@@ -307,9 +415,10 @@ def _originals_json(rows: pd.DataFrame, columns: list[str]) -> list[str]:
     return text.replace("\\/", "/").split("\n")[: len(rows)]
 
 
-def _quarantine(q: pd.DataFrame, src: Source, table: str, as_of: pd.Timestamp) -> pd.DataFrame:
+def _quarantine(q: pd.DataFrame, src: Source, table: str, as_of: pd.Timestamp, cleaning) -> pd.DataFrame:
     """The pandas stage's quarantine frame (details from :func:`kit.stages.clean.order_details`)."""
-    codes, params = order_details(q, as_of=as_of, order_id_column=src.mapping.get("order_id") is not None)
+    codes, params = order_details(q, as_of=as_of, order_id_column=src.mapping.get("order_id") is not None,
+                                  max_amount=cleaning.max_amount, order_conflicts=cleaning.order_conflicts)
     n = len(q)
     return pd.DataFrame({
         "table": pd.Series([table] * n, dtype="str"),

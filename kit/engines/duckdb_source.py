@@ -5,13 +5,17 @@ DuckDB reads UTF-8 only: a file in another encoding (GBK, GB18030, UTF-16) is tr
 first, streaming in 4 MB chunks, to a temporary UTF-8 copy (deleted afterwards). Blank
 lines, which DuckDB skips but pandas counts, are kept as empty records in that copy so
 that every row keeps the line number the pandas path gives it.
+
+The number and date columns get the readings :func:`kit.io.decide_readings` gives the pandas
+path (decimal mark, day or month first), decided from the same distinct values (fetched
+in SQL, in file order); a repeated header is reported as :func:`kit.io.duplicate_headers`.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +26,17 @@ from kit.core import paths
 from kit.engines.dialect import DUCKDB, sql_str
 from kit.io import (
     SOURCE_ROW,
+    DateOrder,
     InputError,
-    detect_encoding,
+    NumberStyle,
+    decide_readings,
     detect_format,
+    duplicate_headers,
     find_header_row,
     map_columns,
+    reading_columns,
+    readings_info,
+    resolve_encoding,
     sniff_delimiter,
     unique_headers,
 )
@@ -149,6 +159,8 @@ class Source:
     display_path: str
     info: dict[str, Any]
     temp: Path | None = None
+    readings: dict[str, NumberStyle | DateOrder] = field(default_factory=dict)
+    duplicates: dict[str, Any] = field(default_factory=dict)
 
 
 def open_transactions(con: duckdb.DuckDBPyConnection, spec, table: str = "transactions") -> Source:
@@ -166,7 +178,7 @@ def open_transactions(con: duckdb.DuckDBPyConnection, spec, table: str = "transa
         display = str(path.resolve().relative_to(paths.PROJ_ROOT))
     except ValueError:
         display = str(path)
-    temp = None
+    temp, header_cells, typed = None, None, set()
     view = f"raw_{table}"
     if fmt == "parquet":
         rel = con.read_parquet(str(path))
@@ -175,8 +187,9 @@ def open_transactions(con: duckdb.DuckDBPyConnection, spec, table: str = "transa
         con.register(f"{view}_file", rel)
         body = f"SELECT {cols}, row_number() OVER () AS {SOURCE_ROW} FROM {view}_file"
         info = {"format": "parquet", "encoding": None, "header_row": None, "delimiter": None}
+        typed = {h for h, t in zip(headers, rel.dtypes) if str(t).split("(")[0].upper() in _NUMERIC_TYPES}
     elif fmt == "csv":
-        encoding = detect_encoding(path) if spec.encoding == "auto" else spec.encoding
+        encoding = resolve_encoding(path, spec.encoding, table)
         lines = _head_lines(path, encoding, 30)
         delimiter = spec.delimiter or sniff_delimiter(lines)
         if len(delimiter) != 1:
@@ -198,6 +211,7 @@ def open_transactions(con: duckdb.DuckDBPyConnection, spec, table: str = "transa
                 f"delim = '{sql_str(delimiter)}', quote = '\"', escape = '\"', columns = {names}, "
                 "auto_detect = false, null_padding = true, all_varchar = true)")
         info = {"format": "csv", "encoding": encoding, "header_row": header_idx, "delimiter": delimiter}
+        header_cells = rows[header_idx] if header_idx < len(rows) else None
     else:
         raise NotImplementedError(f"{path}: the DuckDB engine reads CSV and Parquet ({fmt} is read by pandas)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view}_all AS {body}")
@@ -208,7 +222,47 @@ def open_transactions(con: duckdb.DuckDBPyConnection, spec, table: str = "transa
         raise InputError(f"{path}: has a header row but no data rows; ask the client for an export with data")
     mapping, how = map_columns(headers, table, spec.columns, source=str(path))
     info.update(rows=int(n), blank_rows_skipped=int(n_all - n))
-    return Source(view, headers, mapping, how, path, display, info, temp)
+    duplicates = duplicate_headers(header_cells, headers, mapping) if header_cells is not None else {}
+    src = Source(view, headers, mapping, how, path, display, info, temp, duplicates=duplicates)
+    try:
+        src.readings = decide_readings(_evidence_values(con, src, table, typed), mapping, spec, table, path,
+                                       typed={c for c, h in mapping.items() if h in typed})
+    except InputError:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        raise
+    return src
+
+
+#: Values that vote for a decimal point in every reading (``903.71``): only the first three
+#: are fetched, the rest of the column's marked values all are (as kit.io.number_candidates).
+_DOT_DECIMALS = r"-?\d+\.\d{1,2}"
+
+
+#: Parquet column types holding numbers (their text is DuckDB's: decimal point, no thousands).
+_NUMERIC_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"})
+
+
+def _evidence_values(con, src: Source, table: str, typed: set[str]) -> dict[str, pd.Series]:
+    """Per mapped number and date column (but number columns of ``typed`` source columns),
+    the distinct raw values that can vote for its reading, in file order (as
+    :func:`kit.io.evidence_values` keeps them from the frame)."""
+    numbers, dates = reading_columns(table, src.mapping)
+    numbers = [c for c in numbers if src.mapping[c] not in typed]
+    out: dict[str, pd.Series] = {}
+    for c in numbers + dates:
+        col = _ident(src.mapping[c])
+        first = f"SELECT {col} AS raw, min({SOURCE_ROW}) AS first FROM {src.view}"
+        if c in numbers:
+            sql = (f"{first} WHERE regexp_matches({col}, '[.,，．]') AND NOT regexp_full_match({col}, "
+                   f"'{_DOT_DECIMALS}') GROUP BY 1 UNION ALL (SELECT * FROM ({first} WHERE "
+                   f"regexp_full_match({col}, '{_DOT_DECIMALS}') GROUP BY 1) ORDER BY first LIMIT 3)")
+        else:
+            sql = rf"{first} WHERE NOT regexp_matches({col}, '^\d{{4}}-\d{{2}}-\d{{2}}') GROUP BY 1"
+        vals = con.sql(f"SELECT raw FROM ({sql}) ORDER BY first").to_arrow_table().column("raw")
+        out[c] = pd.Series(vals.to_pylist(), dtype="str")
+    return out
 
 
 def _text_sql(col: str, duck_type: str) -> str:
@@ -230,6 +284,7 @@ def source_info(src: Source) -> dict[str, Any]:
     info = {"path": src.display_path, "format": src.info["format"], "encoding": src.info["encoding"],
             "sheet": None, "header_row": None if src.info["header_row"] is None else src.info["header_row"] + 1,
             "delimiter": src.info["delimiter"], "rows": src.info["rows"],
-            "blank_rows_skipped": src.info["blank_rows_skipped"]}
+            "blank_rows_skipped": src.info["blank_rows_skipped"],
+            "readings": readings_info(src.readings, src.mapping), "duplicate_headers": dict(src.duplicates)}
     return {"info": info, "mapping": dict(src.mapping), "how": dict(src.how), "columns": list(src.columns)}
 

@@ -3,7 +3,10 @@
 Values are parsed by kit.io's own parsers, exactly as the pandas path parses them, but
 only once per *distinct* raw value that is not plain: a plain ASCII id, an ISO date or a
 plain decimal number is converted in SQL, with the result the parsers give for it
-(exports repeat their odd values a lot).
+(exports repeat their odd values a lot). Each number and date column is read in the reading
+:func:`kit.io.decide_readings` gave it when the file was opened (``Source.readings``): a
+decimal-comma column converts only plain integers in SQL, everything else through
+:func:`kit.io.parse_amounts` with its :class:`kit.io.NumberStyle`.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pandas as pd
 
 from kit.engines.dialect import DUCKDB, sql_str
 from kit.engines.duckdb_source import Source
-from kit.io import MISSING_TOKENS, normalize_ids, normalize_text, parse_amounts, parse_dates
+from kit.io import MISSING_TOKENS, DateOrder, NumberStyle, normalize_ids, normalize_text, parse_amounts, parse_dates
 
 _ident = DUCKDB.ident
 
@@ -20,6 +23,8 @@ _ident = DUCKDB.ident
 _PLAIN_ID = r"[0-9A-Za-z_\-]+"
 _PLAIN_DATE = r"\d{4}-\d{2}-\d{2}"
 _PLAIN_NUMBER = r"-?\d{1,15}(\.\d{1,6})?"
+#: Plain numbers of a decimal-comma column (a dot there is a thousands separator).
+_PLAIN_INTEGER = r"-?\d{1,15}"
 
 
 def _missing_tokens_sql() -> str:
@@ -53,8 +58,8 @@ def _plain_date(c: str) -> str:
             f"coalesce(year(TRY_CAST({c} AS DATE)) BETWEEN 1900 AND 2199, false))")
 
 
-def _plain_number(c: str) -> str:
-    return f"regexp_full_match({c}, '{_PLAIN_NUMBER}')"
+def _plain_number(c: str, style: NumberStyle = NumberStyle()) -> str:
+    return f"regexp_full_match({c}, '{_PLAIN_NUMBER if style.decimal == '.' else _PLAIN_INTEGER}')"
 
 
 class Parsed:
@@ -85,8 +90,11 @@ class Parsed:
         self.cols.append(f"CASE WHEN {_plain_id(c)} THEN {c} ELSE {m}.value END AS {out}")
 
     def dates(self, canon: str, out: str) -> None:
+        order = self.src.readings.get(canon)
+        order = order if isinstance(order, DateOrder) else DateOrder()
+
         def frame_of(u):
-            v, ok = parse_dates(u)
+            v, ok = parse_dates(u, order)
             return pd.DataFrame({"value": v.astype("datetime64[us]"), "ok": ok.astype(bool)})
 
         m = self._map(canon, _plain_date, frame_of)
@@ -95,21 +103,24 @@ class Parsed:
                       f"CASE WHEN {_plain_date(c)} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok"]
 
     def numbers(self, canon: str, out: str, *, ratio: bool = False) -> None:
+        style = self.src.readings.get(canon)
+        style = style if isinstance(style, NumberStyle) else NumberStyle()
+
         def frame_of(u):
             t = normalize_text(u)
             if ratio:  # kit.io.parse_ratio, per value; its column rule is applied in SQL
                 pct = t.str.endswith("%").fillna(False).astype(bool)
-                v, ok = parse_amounts(t.str.rstrip("%"))
+                v, ok = parse_amounts(t.str.rstrip("%"), style)
                 v = v.where(~pct, v / 100)
             else:
                 pct = pd.Series(False, index=u.index)
-                v, ok = parse_amounts(u)
+                v, ok = parse_amounts(u, style)
             return pd.DataFrame({"value": v.astype("float64"), "ok": ok.astype(bool), "pct": pct.to_numpy(),
                                  "present": t.notna().to_numpy()})
 
-        m = self._map(canon, _plain_number, frame_of)
+        m = self._map(canon, lambda col: _plain_number(col, style), frame_of)
         c = self.raw(canon)
-        p = _plain_number(c)
+        p = _plain_number(c, style)
         self.cols += [f"CASE WHEN {p} THEN CAST({c} AS DOUBLE) ELSE {m}.value END AS {out}",
                       f"CASE WHEN {p} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok",
                       f"CASE WHEN {p} THEN false ELSE coalesce({m}.pct, false) END AS {out}_pct",

@@ -62,12 +62,14 @@ def detect_format(path: Path, configured: str = "auto") -> str:
 # ---- CSV ----------------------------------------------------------------------------
 
 
-def detect_encoding(path: Path, sample_bytes: int = 1 << 16) -> str:
+def detect_encoding(path: Path, sample_bytes: int = 1 << 16, *, table: str = "<table>") -> str:
     """The text encoding of a CSV file: ``utf-8-sig`` (BOM), ``utf-8``, ``gbk``, ``gb18030``.
 
     A BOM decides at once. Otherwise the whole file is decoded in chunks, trying UTF-8, then
     GBK, then GB18030 (GBK is a subset of GB18030, so the narrower name is reported when it
-    fits). A file that looks binary raises :class:`InputError`.
+    fits). UTF-16 without a byte-order mark (a NUL every other byte) raises
+    :class:`InputError` naming ``inputs.<table>.encoding: utf-16``, which reads it; so does a
+    file that looks binary.
     """
     with open(path, "rb") as f:
         head = f.read(sample_bytes)
@@ -75,6 +77,10 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 16) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if utf16_without_bom(head):
+        raise InputError(
+            f"{path}: looks like UTF-16 without a byte-order mark: set inputs.{table}.encoding: utf-16"
+        )
     if _looks_binary(head):
         raise InputError(
             f"{path}: does not look like a text (CSV) file: it holds binary data. If it is an "
@@ -91,6 +97,41 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 16) -> str:
             "binary or damaged. Set inputs.<table>.encoding in the config if you know it"
         )
     return best.encoding
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when ``head`` (a file's first bytes, no BOM) has the
+    pattern of UTF-16 text: a NUL in most odd (LE) or even (BE) bytes and almost none in
+    the others; else None."""
+    sample = head[: 1 << 12]
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd >= 0.3 and zeros_even <= 0.02:
+        return "utf-16-le"
+    if zeros_even >= 0.3 and zeros_odd <= 0.02:
+        return "utf-16-be"
+    return None
+
+
+def resolve_encoding(path: Path, configured: str, table: str) -> str:
+    """The encoding to read a CSV file with: detected when ``configured`` is ``auto``;
+    ``utf-16`` on a file without a byte-order mark becomes ``utf-16-le`` / ``-be`` by its
+    NUL pattern (Python's and pandas' ``utf-16`` need the mark)."""
+    if configured == "auto":
+        return detect_encoding(path, table=table)
+    try:
+        name = codecs.lookup(configured).name
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {configured!r} in inputs.{table}.encoding") from None
+    if name == "utf-16":
+        with open(path, "rb") as f:
+            head = f.read(1 << 12)
+        if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return utf16_without_bom(head) or "utf-16-le"
+    return configured
 
 
 def _looks_binary(head: bytes) -> bool:

@@ -12,95 +12,14 @@ import re
 import unicodedata
 
 from kit.core.config import CANONICAL_COLUMNS
+from kit.core.config import SYNONYMS as _SYNONYMS
 from kit.io.formats import SOURCE_ROW, InputError
 
-# --------------------------------------------------------------------------------------
-# Header synonyms
-# --------------------------------------------------------------------------------------
-
-_CUSTOMER_ID = [
-    "客户编号", "客户ID", "客户id", "客户代码", "客户编码", "客户号", "会员编号", "会员ID",
-    "customer id", "customer_id", "customerid", "customer no", "customer number", "cust_no",
-    "cust id", "cust_id", "client id", "client_id", "buyer id",
-]
-
-#: Common source headers per canonical column, in order of preference (first wins).
+#: Common source headers per canonical column, in order of preference (first wins), read
+#: from ``kit/core/defaults/columns.yml`` through :mod:`kit.core.config` (one place).
 #: Headers are compared after :func:`header_key` (NFKC, case, spaces, ``_ - .`` removed),
 #: and also with a parenthesised unit removed (``年营收(万元)`` matches ``年营收``).
-SYNONYMS: dict[str, dict[str, list[str]]] = {
-    "transactions": {
-        "customer_id": _CUSTOMER_ID,
-        "order_id": [
-            "订单编号", "订单号", "订单ID", "单号", "单据编号", "单据号", "order id", "order_id",
-            "order no", "order number", "invoice no", "invoice number", "invoice", "transaction id",
-        ],
-        "order_date": [
-            "订单日期", "下单时间", "下单日期", "交易日期", "交易时间", "成交日期", "购买日期",
-            "订单时间", "日期", "order date", "order_date", "order time", "transaction date",
-            "purchase date", "invoice date", "created at", "date",
-        ],
-        "amount": [
-            "实付金额", "金额", "订单金额", "交易金额", "成交金额", "实收金额", "付款金额",
-            "销售金额", "销售额", "总金额", "合计金额", "amount", "order amount", "net amount",
-            "paid amount", "payment amount", "sales amount", "total amount", "sales", "revenue",
-            "total",
-        ],
-        "profit": ["毛利", "毛利额", "利润", "毛利润", "profit", "gross profit"],
-        "margin": ["毛利率", "利润率", "margin", "gross margin", "margin rate"],
-        "category": [
-            "产品类别", "产品类型", "产品品类", "品类", "类别", "产品线", "product category",
-            "category", "product line", "product type",
-        ],
-        "channel": ["渠道", "销售渠道", "下单渠道", "channel", "sales channel"],
-        "quantity": ["数量", "件数", "购买数量", "quantity", "qty", "units"],
-        "status": ["订单状态", "状态", "status", "order status"],
-        "payment_status": ["付款状态", "支付状态", "回款状态", "payment status"],
-        "days_overdue": ["逾期天数", "账期逾期天数", "逾期", "days overdue", "overdue days"],
-    },
-    "customers": {
-        "customer_id": _CUSTOMER_ID,
-        "name": [
-            "客户名称", "公司名称", "企业名称", "客户名", "名称", "customer name", "company name",
-            "company", "name",
-        ],
-        "industry": ["所属行业", "行业", "industry", "sector"],
-        "region": ["所在区域", "区域", "地区", "所在地区", "省份", "region", "area", "province"],
-        "employees": ["员工人数", "员工数", "人数", "employees", "headcount", "employee count", "staff"],
-        "annual_revenue": [
-            "年营收", "年营业额", "年收入", "营收", "营业收入", "annual revenue", "revenue",
-        ],
-        "contact_name": ["联系人", "联系人姓名", "contact name", "contact"],
-        "contact_title": ["联系人职位", "联系人职务", "职位", "职务", "contact title", "job title", "title"],
-        "contact_phone": ["联系电话", "电话", "手机", "手机号", "contact phone", "phone", "mobile"],
-        "first_cooperation_date": [
-            "首次合作日期", "首次合作时间", "合作开始日期", "first cooperation date", "customer since",
-        ],
-        "contract_end_date": [
-            "合同到期日", "合同到期日期", "合同截止日期", "合同到期", "contract end date",
-            "contract end", "contract expiry",
-        ],
-        "growth_stage": ["成长阶段", "发展阶段", "企业阶段", "growth stage", "stage"],
-        "strategic_partner": ["战略合作伙伴", "是否战略合作伙伴", "战略伙伴", "strategic partner"],
-        "industry_leader": ["行业龙头", "是否行业龙头", "龙头企业", "industry leader"],
-        "expansion_plan": ["扩张计划", "扩张规划", "expansion plan"],
-        "industry_growth": ["行业增长", "行业增长前景", "行业前景", "industry growth"],
-        "referrals": ["转介绍次数", "推荐次数", "转介绍", "referrals", "referral count"],
-        "account_manager": ["客户经理", "销售负责人", "负责人", "account manager", "sales rep", "owner"],
-        "updated_at": ["更新时间", "更新日期", "最后更新", "updated at", "last updated", "modified"],
-    },
-    "interactions": {
-        "customer_id": _CUSTOMER_ID,
-        "date": [
-            "互动日期", "互动时间", "联系日期", "日期", "时间", "interaction date", "contact date", "date",
-        ],
-        "type": ["互动类型", "类型", "类别", "interaction type", "type"],
-        "score": ["满意度", "满意度评分", "评分", "分数", "nps", "score", "satisfaction", "rating"],
-        "keywords": ["关键词", "关键字", "keywords", "tags"],
-        "channel": ["渠道", "互动渠道", "channel"],
-        "text": ["备注", "内容", "描述", "说明", "text", "notes", "note", "comment", "remarks"],
-        "interaction_id": ["互动编号", "记录编号", "interaction id", "interaction_id"],
-    },
-}
+SYNONYMS: dict[str, dict[str, list[str]]] = _SYNONYMS
 
 
 def header_key(header: object) -> str:
@@ -113,6 +32,19 @@ def _header_keys(header: object) -> set[str]:
     key = header_key(header)
     no_unit = re.sub(r"\(.*?\)|\[.*?\]", "", key)
     return {key, no_unit} - {""}
+
+
+def synonym_collisions(synonyms: dict[str, dict[str, list[str]]] | None = None) -> list[str]:
+    """Headers that would map to two canonical columns of one table (compared as
+    :func:`header_key` does), as ``"table: 'header' -> a, b"``; empty when there is none."""
+    out = []
+    for table, columns in (SYNONYMS if synonyms is None else synonyms).items():
+        owners: dict[str, set[str]] = {}
+        for canon, syns in columns.items():
+            for s in syns:
+                owners.setdefault(header_key(s), set()).add(canon)
+        out += [f"{table}: {k!r} -> {', '.join(sorted(c))}" for k, c in owners.items() if len(c) > 1]
+    return out
 
 
 def unique_headers(headers) -> list[str]:

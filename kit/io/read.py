@@ -14,12 +14,18 @@ The parts live beside this module: :mod:`kit.io.formats` (format, encoding, deli
 distinct values of a column). Their public names are importable from here and from
 :mod:`kit.io` too.
 
+Every number and date column is read one way, decided once per column
+(:mod:`kit.io.readings`: the config, else the column's own values, else for numbers the
+file's other columns); :meth:`RawTable.column` hands that reading to the parsers. A
+repeated header is reported (``duplicate_headers`` in :meth:`RawTable.info`).
+
 Anything that keeps a file from being read raises :class:`InputError`, whose message
-names the file, the column when there is one, and the fix.
+names the file, the column when there is one, and the fix: a missing sheet or a first
+sheet that is not the data, UTF-16 without a byte-order mark, a column whose numbers or
+dates read two ways.
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import zipfile
@@ -35,7 +41,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 from kit.core import paths
 from kit.core.config import CANONICAL_COLUMNS, InputTable
 from kit.io.formats import (  # noqa: F401 - re-exported: kit.io.read is the reading API
-    HEADER_SCAN_ROWS, SOURCE_ROW, WHITESPACE, InputError, detect_encoding, detect_format, sniff_delimiter,
+    HEADER_SCAN_ROWS, SOURCE_ROW, WHITESPACE, InputError, detect_encoding, detect_format, resolve_encoding,
+    sniff_delimiter,
 )
 from kit.io.formats import _head_lines
 from kit.io.headers import (  # noqa: F401 - re-exported
@@ -43,10 +50,14 @@ from kit.io.headers import (  # noqa: F401 - re-exported
 )
 from kit.io.headers import _preview
 from kit.io.parse import (  # noqa: F401 - re-exported
-    EXCEL_SERIAL_RANGE, MISSING_TOKENS, PLAUSIBLE_YEARS, by_unique, normalize_ids, normalize_text,
-    parse_amounts, parse_dates, parse_numbers, parse_ratio,
+    EXCEL_SERIAL_RANGE, MISSING_TOKENS, PLAUSIBLE_YEARS, READING, DateOrder, NumberStyle, by_unique,
+    normalize_ids, normalize_text, parse_amounts, parse_dates, parse_numbers, parse_ratio,
 )
 from kit.io.parse import _as_text, _cell_str
+from kit.io.readings import (  # noqa: F401 - re-exported
+    DATE_COLUMNS, NUMBER_COLUMNS, decide_readings, duplicate_headers, evidence_values, reading_columns,
+    reading_notes, readings_info,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from kit.core.config import KitConfig
@@ -79,6 +90,8 @@ class RawTable:
     mapping: dict[str, str] = field(default_factory=dict)
     how: dict[str, str] = field(default_factory=dict)
     blank_rows: int = 0
+    readings: dict[str, NumberStyle | DateOrder] = field(default_factory=dict)
+    duplicates: dict[str, Any] = field(default_factory=dict)
 
     @property
     def source_columns(self) -> list[str]:
@@ -94,9 +107,16 @@ class RawTable:
             return str(self.path)
 
     def column(self, canonical: str) -> pd.Series | None:
-        """The source column mapped to ``canonical`` (strings), or None when unmapped."""
+        """The source column mapped to ``canonical`` (strings), or None when unmapped; a
+        number or date column carries its decided reading in ``attrs[READING]``, which the
+        parsers (:func:`parse_amounts`, :func:`parse_dates` ...) follow."""
         src = self.mapping.get(canonical)
-        return None if src is None else self.frame[src]
+        if src is None:
+            return None
+        col = self.frame[src]
+        if canonical in self.readings:
+            col.attrs[READING] = self.readings[canonical]
+        return col
 
     def info(self) -> dict[str, Any]:
         """JSON-able description of how the file was read (for quality.json); here
@@ -110,6 +130,8 @@ class RawTable:
             "delimiter": self.delimiter,
             "rows": int(len(self.frame)),
             "blank_rows_skipped": int(self.blank_rows),
+            "readings": readings_info(self.readings, self.mapping),
+            "duplicate_headers": dict(self.duplicates),
         }
 
     @classmethod
@@ -133,7 +155,7 @@ class RawTable:
             frame[c] = _as_text(frame[c])
         mapping, how = map_columns(src_cols, table, columns or {}, source=str(path))
         return cls(table=table, frame=frame, path=Path(path), format="memory",
-                   mapping=mapping, how=how)
+                   mapping=mapping, how=how, readings=_readings(frame, mapping, None, table, path))
 
 
 # --------------------------------------------------------------------------------------
@@ -154,7 +176,10 @@ def read_table(
     to these canonical names (a quick read, e.g. for :func:`latest_date`).
 
     Raises :class:`InputError` for a missing, empty, header-only or binary file, an
-    undecodable text, a missing sheet, and a required or configured column the file lacks.
+    undecodable text or UTF-16 without a byte-order mark (unless configured), a missing
+    sheet or a default first sheet that is not data while another sheet is, a required or
+    configured column the file lacks, and a number or date column that reads two ways
+    (:func:`kit.io.readings.decide_readings`).
     """
     if table not in CANONICAL_COLUMNS:
         raise ValueError(f"unknown table {table!r}; expected one of {', '.join(CANONICAL_COLUMNS)}")
@@ -186,6 +211,9 @@ def read_table(
             "ask the client for an export with data"
         )
     mapping, how = map_columns(src_cols, table, spec.columns, source=str(path))
+    header_cells = meta.pop("header_cells", None)
+    typed = set(meta.pop("typed", ()))
+    duplicates = duplicate_headers(header_cells, src_cols, mapping) if header_cells is not None else {}
     if only is not None:
         keep = [mapping[c] for c in only if c in mapping]
         frame = frame[keep + [SOURCE_ROW]]
@@ -193,19 +221,26 @@ def read_table(
         how = {c: how[c] for c in mapping}
     return RawTable(
         table=table, frame=frame, path=path, format=fmt, blank_rows=blank_rows,
-        mapping=mapping, how=how, **meta,
+        mapping=mapping, how=how, readings=_readings(frame, mapping, spec, table, path, typed),
+        duplicates=duplicates, **meta,
     )
+
+
+def _readings(frame: pd.DataFrame, mapping: dict[str, str], spec: InputTable | None, table: str,
+              path: object, typed: set[str] = frozenset()) -> dict[str, NumberStyle | DateOrder]:
+    """The reading of every mapped number and date column (:func:`decide_readings`);
+    ``typed``: source columns of numbers stored as numbers (Excel, Parquet)."""
+    numbers, dates = reading_columns(table, mapping)
+    values = {c: evidence_values(frame[mapping[c]], "number") for c in numbers if mapping[c] not in typed}
+    values.update({c: evidence_values(frame[mapping[c]], "date") for c in dates})
+    return decide_readings(values, mapping, spec, table, path, typed={c for c in numbers if mapping[c] in typed})
 
 
 # ---- CSV ------------------------------------------------------------------------------
 
 
 def _read_csv(path: Path, spec: InputTable, table: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    encoding = detect_encoding(path) if spec.encoding == "auto" else spec.encoding
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise InputError(f"{path}: unknown encoding {encoding!r} in inputs.{table}.encoding") from None
+    encoding = resolve_encoding(path, spec.encoding, table)
     lines = _head_lines(path, encoding, HEADER_SCAN_ROWS, table)
     if not any(line.strip() for line in lines):
         raise InputError(f"{path}: holds no text (only blank lines); ask the client for a new export")
@@ -241,7 +276,9 @@ def _read_csv(path: Path, spec: InputTable, table: str) -> tuple[pd.DataFrame, d
     frame.columns = unique_headers(frame.columns)
     # line number of data row i: header line (header_idx + 1) + 1 + i
     frame[SOURCE_ROW] = np.arange(header_idx + 2, header_idx + 2 + len(frame), dtype="int64")
-    return frame, {"encoding": encoding, "header_row": header_idx, "delimiter": delimiter}
+    header_cells = rows[header_idx] if header_idx < len(rows) else None
+    return frame, {"encoding": encoding, "header_row": header_idx, "delimiter": delimiter,
+                   "header_cells": header_cells}
 
 
 # ---- Excel ----------------------------------------------------------------------------
@@ -256,28 +293,12 @@ def _read_excel(path: Path, spec: InputTable, table: str) -> tuple[pd.DataFrame,
         raise InputError(f"{path}: is not a readable .xlsx workbook ({e}); re-save it from Excel") from None
     try:
         names = wb.sheetnames
-        sheet = spec.sheet
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(
-                    f"{path}: inputs.{table}.sheet is {sheet}, but the workbook has {len(names)} "
-                    f"sheet(s): {', '.join(names)}"
-                )
-            name = names[sheet]
-        else:
-            name = next((n for n in names if n == sheet), None) or next(
-                (n for n in names if n.strip().lower() == str(sheet).strip().lower()), None
-            )
-            if name is None:
-                near = difflib.get_close_matches(str(sheet), names, n=3, cutoff=0.3)
-                hint = f"; nearest: {', '.join(near)}" if near else ""
-                raise InputError(
-                    f"{path}: has no sheet {sheet!r} (inputs.{table}.sheet); sheets: "
-                    f"{', '.join(names)}{hint}"
-                )
+        name = _sheet_name(path, names, spec.sheet, table)
         ws = wb[name]
         ws.reset_dimensions()
-        rows = [tuple(_cell_str(v) for v in r) for r in ws.iter_rows(min_row=1, values_only=True)]
+        rows, last_text, last_num = _sheet_rows(ws)
+        if spec.sheet == 0 and len(names) > 1 and not _looks_like_data(rows, spec, table):
+            _stop_if_data_elsewhere(path, wb, names, spec, table)
     finally:
         wb.close()
         fh.close()
@@ -301,7 +322,80 @@ def _read_excel(path: Path, spec: InputTable, table: str) -> tuple[pd.DataFrame,
     body = [r[:last] for r in rows[header_idx + 1:]]
     frame = pd.DataFrame(body, columns=unique_headers(header[:last]), dtype="str")
     frame[SOURCE_ROW] = np.arange(header_idx + 2, header_idx + 2 + len(frame), dtype="int64")
-    return frame, {"sheet": name, "header_row": header_idx}
+    typed = [h for j, h in enumerate(frame.columns[:last])
+             if last_text.get(j, -1) <= header_idx < last_num.get(j, -1)]
+    return frame, {"sheet": name, "header_row": header_idx, "header_cells": header[:last], "typed": typed}
+
+
+def _sheet_rows(ws) -> tuple[list[tuple[str, ...]], dict[int, int], dict[int, int]]:
+    """A sheet's rows as text, and per column the last row holding a text cell and the last
+    holding a number cell (a column whose cells below the header are all numbers is typed:
+    its text is the kit's own, with a decimal point and no thousands separator)."""
+    rows: list[tuple[str, ...]] = []
+    last_text: dict[int, int] = {}
+    last_num: dict[int, int] = {}
+    for i, r in enumerate(ws.iter_rows(min_row=1, values_only=True)):
+        for j, v in enumerate(r):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                last_num[j] = i
+            elif v is not None and v != "":
+                last_text[j] = i
+        rows.append(tuple(_cell_str(v) for v in r))
+    return rows, last_text, last_num
+
+
+def _sheet_name(path: Path, names: list[str], sheet: str | int, table: str) -> str:
+    """The configured sheet's name: by 0-based index, else by name (exact, then ignoring
+    case and surrounding spaces)."""
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise InputError(
+                f"{path}: inputs.{table}.sheet is {sheet}, but the workbook has {len(names)} "
+                f"sheet(s): {', '.join(names)}"
+            )
+        return names[sheet]
+    name = next((n for n in names if n == sheet), None) or next(
+        (n for n in names if n.strip().lower() == str(sheet).strip().lower()), None
+    )
+    if name is None:
+        near = difflib.get_close_matches(str(sheet), names, n=3, cutoff=0.3)
+        hint = f"; nearest: {', '.join(near)}" if near else ""
+        raise InputError(
+            f"{path}: has no sheet {sheet!r} (inputs.{table}.sheet); sheets: "
+            f"{', '.join(names)}{hint}"
+        )
+    return name
+
+
+def _looks_like_data(rows: list[tuple[str, ...]], spec: InputTable, table: str) -> bool:
+    """Whether a sheet's first rows hold a header row that maps every required column."""
+    rows = [list(r) for r in rows[:HEADER_SCAN_ROWS] if r]
+    if not rows:
+        return False
+    idx = spec.header_row if spec.header_row is not None else find_header_row(rows, table, spec.columns)
+    if idx >= len(rows):
+        return False
+    try:
+        map_columns(unique_headers(rows[idx]), table, spec.columns)
+    except InputError:
+        return False
+    return True
+
+
+def _stop_if_data_elsewhere(path: Path, wb, names: list[str], spec: InputTable, table: str) -> None:
+    """Sheet 0 (the default) is not data: stop, naming the sheet that looks like data, if any."""
+    for other in names[1:]:
+        ws = wb[other]
+        ws.reset_dimensions()
+        head = [tuple(_cell_str(v) for v in r)
+                for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+        if _looks_like_data(head, spec, table):
+            required = ", ".join(CANONICAL_COLUMNS[table]["required"])
+            raise InputError(
+                f"{path}: sheet '{names[0]}' (inputs.{table}.sheet: 0, the first) does not look like data "
+                f"(no header row with {required}); sheets: {', '.join(repr(n) for n in names)}; "
+                f"'{other}' does: set inputs.{table}.sheet: {other}"
+            )
 
 
 # ---- Parquet --------------------------------------------------------------------------
@@ -316,7 +410,8 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     frame = pd.DataFrame({str(c): _as_text(df[c]) for c in df.columns})
     frame.columns = unique_headers(frame.columns)
     frame[SOURCE_ROW] = np.arange(1, len(frame) + 1, dtype="int64")
-    return frame, {}
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    return frame, {"typed": [h for h, n in zip(frame.columns, numeric) if n]}
 
 
 

@@ -50,6 +50,10 @@ def detail_text(code: Any, params: Any, lang: str) -> str:
     for key in _FIELD_PARAMS:
         if key in values:
             values[key] = label("clean_field", values[key], lang)
+    for key, v in values.items():  # row lists (an order conflict's other rows): "3, 7, 12"
+        if isinstance(v, list):
+            more = " …" if key == "rows" and values.get("n_rows", 0) - 1 > len(v) else ""
+            values[key] = ", ".join(map(str, v)) + more if v else "—"
     return text(f"clean.detail.{code}", lang, **values)
 
 

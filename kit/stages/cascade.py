@@ -11,11 +11,21 @@ that holds gives the row its reason code. What the conditions mean:
 * ``no_customer_id``: the customer id is missing after :func:`kit.io.normalize_ids`;
 * ``is_test``: the id matches ``cleaning.test_account_pattern`` (Python ``re.search``) or is
   one of the master's test accounts (:func:`test_account_ids`);
+* ``is_copy``, beyond exact copies: the same order after normalising (order id, customer
+  id, order day, signed amount to the cent, cancelled flag, order-line columns; see
+  :mod:`kit.stages.clean.orders`): a re-export in another style counts once;
 * ``bad_date`` / ``bad_amount``: the value does not parse (:func:`kit.io.parse_dates`,
   :func:`kit.io.parse_amounts`);
+* ``is_implausible``: the amount parses but its absolute value is above
+  ``cleaning.max_amount`` (or is not finite); such an amount counts 0 in the books, like an
+  unparseable one;
 * ``is_cancelled``: the status is one of ``cleaning.cancelled_statuses`` (:func:`status_keys`);
 * ``is_future``: the order day is after ``as_of``;
-* ``is_zero``: the signed amount is 0.
+* ``is_zero``: the signed amount is 0;
+* ``is_conflict`` (an *open-rows* rule, after every row rule): among the rows still open
+  that are not refunds, an order id naming two customers, or an order line (order id +
+  ``cleaning.order_line_columns``) whose rows differ in day or amount;
+  ``cleaning.order_conflicts`` says which of its rows are quarantined (:data:`CONFLICT_MODES`).
 
 The *signed* amount of a row is its amount, made negative (``-abs``) for a refund status
 (``cleaning.refund_statuses``); a row is a *refund* when its signed amount is negative or
@@ -52,6 +62,7 @@ class Rule:
     condition: str
     switch: str | None = None
     needs: str | None = None
+    open_rows: bool = False  # the condition is over the rows the rules before it left open
 
     def active(self, cleaning: Cleaning, mapped: Iterable[str]) -> bool:
         if self.switch is not None and getattr(cleaning, self.switch) != "quarantine":
@@ -66,10 +77,16 @@ TX_RULES: tuple[Rule, ...] = (
     Rule("test_account", "is_test"),
     Rule("bad_date", "bad_date"),
     Rule("bad_amount", "bad_amount"),
+    Rule("implausible_amount", "is_implausible"),
     Rule("cancelled", "is_cancelled", needs="status"),
     Rule("future_date", "is_future", switch="future_dates"),
     Rule("zero_amount", "is_zero", switch="zero_amount"),
+    Rule("order_conflict", "is_conflict", needs="order_id", open_rows=True),
 )
+
+#: ``cleaning.order_conflicts``: ``quarantine`` every row of a conflicting order id, or keep
+#: per order line the first / last row in the file and quarantine the rows that differ.
+CONFLICT_MODES = ("quarantine", "keep_first", "keep_latest")
 
 #: Refund handling (``cleaning.refunds``): ``net`` subtracts a refund from its clean order
 #: (same customer and order id), ``keep`` keeps refunds as return rows, ``drop`` quarantines them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from kit.core.config.base import Defaulted, Strict, default
 
@@ -27,7 +27,8 @@ class InputTable(Defaulted):
 
     path: str = Field(description="file path, relative to the project root or absolute")
     format: Literal["auto", "csv", "excel", "parquet"]
-    encoding: str = Field(description="'auto' detects UTF-8 / UTF-8-BOM / GBK / GB18030")
+    encoding: str = Field(description="'auto' detects UTF-8 / UTF-8-BOM / GBK / GB18030 / UTF-16 with a "
+                          "byte-order mark; 'utf-16' also reads UTF-16 without one")
     sheet: str | int = Field(description="Excel sheet name or 0-based index")
     header_row: int | None = Field(ge=0, description="0-based row of the header; None finds it below title rows")
     delimiter: str | None = Field(
@@ -43,6 +44,23 @@ class InputTable(Defaulted):
     columns: dict[str, str] = Field(
         description="canonical name -> source header; unmapped names are matched by synonyms",
     )
+    decimal: Literal["auto", ".", ","] = Field(
+        description="decimal mark of the file's numbers; auto decides per column from its values "
+        "(903,71 or 67.888,84: comma; 12,345.60: point) and stops when a column reads two ways",
+    )
+    thousands: Literal["auto", ",", ".", " ", "'", "none"] = Field(
+        description="thousands separator of the file's numbers; auto: the mark that is not the decimal one",
+    )
+    dayfirst: Literal["auto"] | bool = Field(
+        description="true: 09.10.2023 is 9 October; false: September 10; auto decides per column "
+        "from dates such as 13.10.2023 and stops when a column reads two ways",
+    )
+
+    @model_validator(mode="after")
+    def _marks_differ(self) -> "InputTable":
+        if self.decimal != "auto" and self.decimal == self.thousands:
+            raise ValueError(f"decimal and thousands are both {self.decimal!r}; they must differ")
+        return self
 
 
 class Inputs(Strict):
@@ -92,7 +110,23 @@ class Cleaning(Defaulted):
         gt=0, le=1, description="without as_of: the data ends at the last month with at least this "
         "share of the median monthly order count (sparse future-dated rows do not move it)",
     )
-    amount_tolerance: float = Field(ge=0, description="reconciliation tolerance, currency units")
+    amount_tolerance: float = Field(
+        ge=0, description="an order whose net after its refunds is at or below this (currency units) is "
+        "refunded in full; the books themselves are exact (cents), with no tolerance",
+    )
+    max_amount: float = Field(
+        gt=0, le=1e13, description="plausible maximum of one order line's amount, in the config's currency: "
+        "a larger amount (either sign) is quarantined as implausible_amount and counts 0 in the books",
+    )
+    order_conflicts: Literal["quarantine", "keep_first", "keep_latest"] = Field(
+        description="rows with the same order id and different content (customer, or an order line's date "
+        "or amount): quarantine (every row of that order id, nothing guessed), keep_first (the first row "
+        "in the file), keep_latest (the last row in the file); the others are quarantined as order_conflict",
+    )
+    order_line_columns: list[Literal["category", "channel"]] = Field(
+        description="canonical columns that tell the lines of one order apart: rows with the same order id "
+        "and different values here are lines of one order, not a conflict ([] : one line per order id)",
+    )
 
     @field_validator("test_account_pattern")
     @classmethod

@@ -160,6 +160,9 @@ class Report(Defaulted):
         description="customers in deliverables.xlsx (first by priority); the CSVs hold every customer",
     )
     currency: str
+    stale_after_days: int = Field(
+        ge=1, description="warn (index page, progress) when as_of is more than this many days after the last order"
+    )
 
 
 class Engine(Defaulted):

@@ -12,9 +12,16 @@ Every source row ends in exactly one of three places:
 * **merged** into another row: a refund netted against its order (``refund_netted``).
 
 Rules run in a fixed order and the first that applies gives the reason, so each row is
-counted once: ``duplicate`` (an exact copy of an earlier row; the first copy stays and is
-judged on its own), ``missing_customer_id``, ``test_account``, ``bad_date``, ``bad_amount``,
-``cancelled``, ``future_date``, ``zero_amount``; then refunds (``refunds`` in the config):
+counted once: ``duplicate`` (a copy of an earlier row, exact or the same order written
+differently: same order id, customer id, day and amount to the cent after normalising, see
+:mod:`~kit.stages.clean.orders`; the first copy stays and is judged on its own; detail
+``duplicate`` or ``duplicate_normalized`` naming that row), ``missing_customer_id``,
+``test_account``, ``bad_date``, ``bad_amount``, ``implausible_amount`` (above
+``cleaning.max_amount``), ``cancelled``, ``future_date``, ``zero_amount``, then
+``order_conflict`` over the rows still open (one order id naming two customers, or an order
+line -- order id + ``cleaning.order_line_columns``, default ``category`` -- whose rows differ in
+day or amount; ``cleaning.order_conflicts``: ``quarantine`` all its rows (default, nothing
+guessed), ``keep_first`` or ``keep_latest``); then refunds (``refunds`` in the config):
 
 * ``net``: a refund (negative amount, or a refund status whatever the sign) is subtracted
   from the clean order with the same customer and order id; an order of several lines takes
@@ -28,7 +35,9 @@ Outliers (``cleaning.outliers``) are flagged in ``is_outlier`` and kept.
 
 **Amounts** are signed: a refund-status row counts negative even when the export shows a
 positive number. An unparseable amount counts 0 (and its row is quarantined as
-``bad_amount``). Each row's source amount lands in one bucket, so per table::
+``bad_amount``), and so does an implausible one (``implausible_amount``). A partly refunded
+order's net is spread over its lines in whole cents that add up exactly. Each row's source
+amount lands in one bucket, so per table::
 
     source_rows   = clean_rows + quarantined_rows + merged_rows
     source_amount = clean_amount + quarantined_amount + merged_amount
@@ -36,9 +45,11 @@ positive number. An unparseable amount counts 0 (and its row is quarantined as
 
 where ``clean_amount`` is the source amount of the rows that ended clean (before netting),
 ``merged_amount`` the refunds netted into them (negative), and ``clean_net_amount`` the sum
-of the clean table's ``amount``. :func:`reconcile` checks these on the output frames
-(and that no source row is missing or appears twice) and raises
-:class:`ReconciliationError` when they do not hold.
+of the clean table's ``amount``. :func:`reconcile` checks these on the output frames, exactly
+in whole cents (integers, no tolerance), and that no source row is missing or appears twice;
+:func:`~kit.stages.clean.orders.check_unique_lines` that no order line is in the clean
+table twice. Both raise :class:`ReconciliationError` (one line) when they do not hold.
+quality.json keeps the amounts as numbers rounded to the cent.
 
 The customer master follows the same rules (``duplicate``, ``missing_customer_id``,
 ``test_account`` on id or name) and then keeps the latest row per customer id (by
@@ -47,7 +58,8 @@ Interactions: ``duplicate``, ``missing_customer_id``, ``test_account``, ``bad_da
 ``future_date``; scores on a 0-10 scale are put on 0-100.
 
 Modules: :mod:`~kit.stages.clean.common` (reasons, results, triage, the quarantine frame),
-:mod:`~kit.stages.clean.transactions`, :mod:`~kit.stages.clean.master`,
+:mod:`~kit.stages.clean.orders` (order identity: duplicates after normalising, conflicts,
+cents), :mod:`~kit.stages.clean.transactions`, :mod:`~kit.stages.clean.master`,
 :mod:`~kit.stages.clean.interactions`, :mod:`~kit.stages.clean.books` (reconciliation,
 coverage) and :mod:`~kit.stages.clean.pipeline` (:func:`clean_all`). The stage writes no
 words and reads with pandas; an engine injects its transactions cleaner into

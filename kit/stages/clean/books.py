@@ -9,6 +9,7 @@ import pandas as pd
 
 from kit.io.read import RawTable
 from kit.stages.clean.common import MAX_LISTED, ReconciliationError, TableResult, _empty_merged, _quarantine_frame, _Triage
+from kit.stages.clean.orders import exact_sum, money, to_cents
 
 
 def reconcile(
@@ -19,18 +20,20 @@ def reconcile(
     merged: pd.DataFrame | None = None,
     *,
     source_amounts: np.ndarray | pd.Series | None = None,
-    tolerance: float = 0.01,
     raise_on_error: bool = True,
 ) -> dict[str, Any]:
     """The books of one table, computed from the output frames, checked.
 
     ``source_rows`` are the source row numbers read (one per row), ``source_amounts`` the
-    signed amount of each (aligned; unparseable counted 0) or None for a table without
-    amounts. ``quarantine`` is this table's part of the quarantine. Checks that every
-    source row is in exactly one of clean / quarantine / merged, that
+    signed amount of each (aligned; unparseable and implausible amounts counted 0) or None
+    for a table without amounts. ``quarantine`` is this table's part of the quarantine.
+    Checks that every source row is in exactly one of clean / quarantine / merged, that
     ``source_amount = clean_amount + quarantined_amount + merged_amount`` and that
-    ``clean_net_amount = clean_amount + merged_amount`` within ``tolerance``; raises
-    :class:`ReconciliationError` otherwise (unless ``raise_on_error`` is False).
+    ``clean_net_amount = clean_amount + merged_amount``, exactly: each amount is taken in
+    whole cents (:func:`kit.stages.clean.orders.to_cents`) and the cents are summed as
+    integers, so float rounding can never fake (or hide) an imbalance. The amounts returned
+    are numbers of currency units rounded to the cent. Raises :class:`ReconciliationError`
+    when a check fails (unless ``raise_on_error`` is False).
     """
     merged = merged if merged is not None else _empty_merged()
     src = np.asarray(source_rows, dtype="int64")
@@ -52,26 +55,7 @@ def reconcile(
         lost = np.setdiff1d(src, together)[:10].tolist()
         problems.append(f"row identity: source rows lost {lost}, counted twice {twice}")
     if source_amounts is not None:
-        amounts = pd.Series(np.asarray(source_amounts, dtype="float64"), index=src)
-        source_amount = float(amounts.sum())
-        clean_amount = float(amounts.reindex(parts[0]).fillna(0.0).sum())
-        quarantined_amount = float(quarantine["amount"].fillna(0.0).sum())
-        merged_amount = float(merged["amount"].fillna(0.0).sum())
-        clean_net = float(clean["amount"].sum())
-        books.update({
-            "source_amount": round(source_amount, 6), "clean_amount": round(clean_amount, 6),
-            "quarantined_amount": round(quarantined_amount, 6), "merged_amount": round(merged_amount, 6),
-            "clean_net_amount": round(clean_net, 6),
-        })
-        gap = source_amount - (clean_amount + quarantined_amount + merged_amount)
-        if abs(gap) > tolerance:
-            problems.append(f"amounts: source {source_amount:,.2f} != clean {clean_amount:,.2f} + "
-                            f"quarantined {quarantined_amount:,.2f} + merged {merged_amount:,.2f} "
-                            f"(gap {gap:,.2f})")
-        net_gap = clean_net - (clean_amount + merged_amount)
-        if abs(net_gap) > tolerance:
-            problems.append(f"net amounts: clean table {clean_net:,.2f} != clean rows {clean_amount:,.2f} "
-                            f"+ netted refunds {merged_amount:,.2f} (gap {net_gap:,.2f})")
+        problems += _amount_books(books, src, parts[0], source_amounts, clean, quarantine, merged)
     else:
         books.update({k: None for k in ("source_amount", "clean_amount", "quarantined_amount",
                                         "merged_amount", "clean_net_amount")})
@@ -81,6 +65,36 @@ def reconcile(
         if raise_on_error:
             raise ReconciliationError(f"{table}: the books do not balance: " + "; ".join(problems))
     return books
+
+
+def _amount_books(books: dict[str, Any], src: np.ndarray, clean_rows: np.ndarray, source_amounts,
+                  clean: pd.DataFrame, quarantine: pd.DataFrame, merged: pd.DataFrame) -> list[str]:
+    """The amount part of :func:`reconcile`, in whole cents (exact integers); the problems found."""
+    cents = pd.Series(to_cents(np.asarray(source_amounts, dtype="float64")), index=src)
+    source = exact_sum(cents.to_numpy())
+    in_clean = np.isin(src, clean_rows)
+    cleaned = exact_sum(cents.to_numpy()[in_clean])
+    quarantined = exact_sum(to_cents(quarantine["amount"].to_numpy("float64")))
+    merged_c = exact_sum(to_cents(merged["amount"].to_numpy("float64")))
+    clean_net = exact_sum(to_cents(clean["amount"].to_numpy("float64")))
+    books.update({"source_amount": money(source), "clean_amount": money(cleaned),
+                  "quarantined_amount": money(quarantined), "merged_amount": money(merged_c),
+                  "clean_net_amount": money(clean_net)})
+    problems = []
+    gap = source - (cleaned + quarantined + merged_c)
+    if gap:
+        problems.append(f"amounts: source {_fmt(source)} != clean {_fmt(cleaned)} + quarantined "
+                        f"{_fmt(quarantined)} + merged {_fmt(merged_c)} (gap {_fmt(gap)})")
+    net_gap = clean_net - (cleaned + merged_c)
+    if net_gap:
+        problems.append(f"net amounts: clean table {_fmt(clean_net)} != clean rows {_fmt(cleaned)} "
+                        f"+ netted refunds {_fmt(merged_c)} (gap {_fmt(net_gap)})")
+    return problems
+
+
+def _fmt(cents: int) -> str:
+    """Cents as a readable amount in a one-line message (huge values in e-notation)."""
+    return f"{money(cents):,.2f}" if abs(cents) < 10 ** 17 else f"{money(cents):.6g}"
 
 
 def coverage(
@@ -117,7 +131,7 @@ def coverage(
 
 
 def finish_table(raw: RawTable, tri: _Triage, keep: np.ndarray, cid: pd.Series, out: dict[str, Any],
-                 rows: np.ndarray, tolerance: float, stats: dict[str, Any]) -> TableResult:
+                 rows: np.ndarray, stats: dict[str, Any]) -> TableResult:
     """The end of a table without amounts (master, interactions): the clean frame from the
     kept rows, the quarantine of the rest, and the books asserted."""
     clean = pd.DataFrame(out)
@@ -125,5 +139,5 @@ def finish_table(raw: RawTable, tri: _Triage, keep: np.ndarray, cid: pd.Series, 
     clean = clean.reset_index(drop=True)
     quarantine = _quarantine_frame(raw, tri, ~keep, cid, None)
     merged = _empty_merged()
-    books = reconcile(raw.table, rows, clean, quarantine, merged, tolerance=tolerance)
+    books = reconcile(raw.table, rows, clean, quarantine, merged)
     return TableResult(raw.table, clean, quarantine, merged, books, stats)

@@ -23,9 +23,9 @@ from kit.stages.cascade import MERGED_REASON  # noqa: F401 - re-exported: the co
 #: Reason codes, in the order the rules run (stored in English; labelled by the
 #: presentation layer through ``label.quarantine_reason.<code>``).
 REASONS: tuple[str, ...] = (
-    "duplicate", "missing_customer_id", "test_account", "bad_date", "bad_amount", "cancelled",
-    "future_date", "zero_amount", "refund_unmatched", "refund_dropped", "fully_refunded",
-    "duplicate_id", "refund_netted",
+    "duplicate", "missing_customer_id", "test_account", "bad_date", "bad_amount", "implausible_amount",
+    "cancelled", "future_date", "zero_amount", "order_conflict", "refund_unmatched", "refund_dropped",
+    "fully_refunded", "duplicate_id", "refund_netted",
 )
 
 
@@ -116,16 +116,20 @@ class _Triage:
         mask: pd.Series | np.ndarray,
         params: Callable[[np.ndarray], Iterable[Params]] | Params | None = None,
         *,
-        detail_code: str | None = None,
+        detail_code: str | Callable[[np.ndarray], Iterable[str]] | None = None,
     ) -> int:
         """Give the open rows of ``mask`` the reason ``code``; their detail is
-        ``detail_code`` (default: ``code``) with ``params`` (one mapping for all rows, or a
-        function of the row mask giving one mapping per row). Returns the rows marked."""
+        ``detail_code`` (default: ``code``; or a function of the row mask giving one code per
+        row) with ``params`` (one mapping for all rows, or a function of the row mask giving
+        one mapping per row). Returns the rows marked."""
         m = self.open() & np.asarray(pd.Series(mask).fillna(False), dtype=bool)
         if not m.any():
             return 0
         self.reason[m] = code
-        self.detail_code[m] = detail_code or code
+        if callable(detail_code):
+            self.detail_code[m] = np.asarray(list(detail_code(m)), dtype=object)
+        else:
+            self.detail_code[m] = detail_code or code
         if callable(params):
             self.detail_params[m] = np.asarray([detail_json(p) for p in params(m)], dtype=object)
         else:

@@ -120,4 +120,4 @@ def clean_interactions(
     for col in ("keywords", "channel", "text", "interaction_id"):
         if col in raw.mapping:
             out[col] = normalize_text(raw.column(col))[keep]
-    return finish_table(raw, tri, keep, cid, out, rows, cleaning.amount_tolerance, stats)
+    return finish_table(raw, tri, keep, cid, out, rows, stats)

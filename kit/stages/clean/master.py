@@ -124,4 +124,4 @@ def clean_master(
         out[col] = vals[keep]
     stats = {"test_customer_ids": sorted(test_ids), "invalid_values": invalid,
              "unknown_growth_stages": unknown_stages}
-    return finish_table(raw, tri, keep, cid, out, rows, cleaning.amount_tolerance, stats)
+    return finish_table(raw, tri, keep, cid, out, rows, stats)

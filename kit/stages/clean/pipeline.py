@@ -8,7 +8,7 @@ import pandas as pd
 
 from kit.core.config import Cleaning, KitConfig
 from kit.core.notes import Note
-from kit.io.read import RawTable, read_table
+from kit.io.read import RawTable, read_table, reading_notes
 from kit.stages.clean.books import coverage
 from kit.stages.clean.common import TABLES, CleanResult, TableResult
 from kit.stages.clean.interactions import clean_interactions
@@ -74,7 +74,8 @@ def _rules(c: Cleaning) -> dict[str, Any]:
     return {"duplicates": c.duplicates, "future_dates": c.future_dates, "zero_amount": c.zero_amount,
             "refunds": c.refunds, "test_account_pattern": c.test_account_pattern,
             "outliers": c.outliers.model_dump(), "interaction_score_scale": c.interaction_score_scale,
-            "amount_tolerance": c.amount_tolerance}
+            "amount_tolerance": c.amount_tolerance, "max_amount": c.max_amount,
+            "order_conflicts": c.order_conflicts, "order_line_columns": list(c.order_line_columns)}
 
 
 def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
@@ -101,6 +102,8 @@ def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
         "coverage": coverage(tx.clean, master, inter),
         "order_id_synthesized": tx.stats["order_id_synthesized"],
         "unparseable_amount_counts_zero": True,
+        "implausible_amount_counts_zero": True,
+        "books_in_exact_cents": True,  # amounts: numbers rounded to the cent; checked as whole cents
     }
     if master is not None:
         quality["test_customer_ids"] = results["customers"].stats["test_customer_ids"]
@@ -113,11 +116,20 @@ def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
 def clean_notes(quality: dict[str, Any]) -> list[Note]:
     """What the reader of the cleaning page must know beyond the tables."""
     notes = []
+    for t, info in quality["files"].items():
+        notes += reading_notes(t, info)
     for t in ("customers", "interactions"):
         if t not in quality["reconciliation"]:
             notes.append(Note(f"clean.note.no_{t}", {}, "omitted"))
     if quality["order_id_synthesized"]:
         notes.append(Note("clean.note.order_id_synthesized", {}, "warning"))
+    tx = quality["quarantine_by_reason"].get("transactions", {})
+    if "order_conflict" in tx:
+        notes.append(Note("clean.note.order_conflicts", {"n": tx["order_conflict"]["rows"],
+                                                         "rule": quality["rules"]["order_conflicts"]}, "warning"))
+    if "implausible_amount" in tx:
+        notes.append(Note("clean.note.implausible_amounts", {"n": tx["implausible_amount"]["rows"],
+                                                             "max": quality["rules"]["max_amount"]}, "warning"))
     stages = quality.get("unknown_growth_stages") or []
     if stages:
         notes.append(Note("clean.note.unknown_growth_stages",

@@ -40,6 +40,17 @@ from kit.stages.clean.common import (
     _values,
     detail_json,
 )
+from kit.stages.clean.orders import (
+    allocate_cents,
+    check_unique_lines,
+    conflict_detail,
+    conflict_detail_code,
+    line_columns,
+    money,
+    order_conflicts,
+    order_duplicates,
+    to_cents,
+)
 from kit.stages.features import purchase_mask
 
 TEXT_COLUMNS_TX = ("category", "channel", "status", "payment_status")
@@ -60,10 +71,21 @@ class _Orders:
     date: pd.Series
     date_ok: pd.Series
     amount_ok: pd.Series
+    implausible: pd.Series  # parsed, but above cleaning.max_amount (or not finite)
     cancelled: pd.Series
-    signed: pd.Series  # refund-status rows negative whatever the sign in the file
+    signed: pd.Series  # refund-status rows negative whatever the sign in the file; NaN: no plausible amount
     is_refund: pd.Series
     sign_flipped: int
+    lines: dict[str, pd.Series]  # the order-line columns (cleaning.order_line_columns), normalised
+
+    @property
+    def day(self) -> pd.Series:
+        return self.date.dt.normalize()
+
+    @property
+    def cents(self) -> pd.Series:
+        """The signed amount in whole cents (float; NaN where there is no plausible amount)."""
+        return pd.Series(np.rint(self.signed.to_numpy("float64") * 100), index=self.signed.index)
 
 
 @dataclass
@@ -73,6 +95,7 @@ class _RefundOutcome:
     is_return: np.ndarray
     merged_mask: np.ndarray
     factor: pd.Series
+    net_amount: pd.Series  # a partly refunded order's lines: their share of the net, whole cents
     merged_into: pd.Series
     stats: dict[str, Any]
 
@@ -84,6 +107,8 @@ def _parse_orders(raw: RawTable, cleaning: Cleaning) -> _Orders:
     oid = normalize_ids(raw.column("order_id")) if has_oid else pd.Series(pd.NA, index=f.index, dtype="str")
     date, date_ok = parse_dates(raw.column("order_date"))
     amount, amount_ok = parse_amounts(raw.column("amount"))
+    implausible = amount_ok & ~(amount.abs() <= cleaning.max_amount).fillna(False)
+    amount = amount.where(~implausible)
     if "status" in raw.mapping:
         skey = normalize_text(raw.column("status")).str.lower()
         cancelled = skey.isin(status_keys(cleaning.cancelled_statuses)).fillna(False).astype(bool)
@@ -91,17 +116,30 @@ def _parse_orders(raw: RawTable, cleaning: Cleaning) -> _Orders:
     else:
         cancelled = refund_status = pd.Series(False, index=f.index)
     signed = amount.where(~refund_status, -amount.abs())
+    lines = {c: normalize_text(raw.column(c)).reset_index(drop=True)
+             for c in line_columns(cleaning.order_line_columns, raw.mapping)}
     return _Orders(
         raw=raw, rows=rows, cid=cid, oid=oid, has_oid=has_oid, date=date, date_ok=date_ok, amount_ok=amount_ok,
-        cancelled=cancelled, signed=signed, is_refund=((signed < 0).fillna(False) | refund_status).astype(bool),
-        sign_flipped=int((refund_status & (amount > 0)).sum()),
+        implausible=implausible.astype(bool), cancelled=cancelled, signed=signed,
+        is_refund=((signed < 0).fillna(False) | refund_status).astype(bool),
+        sign_flipped=int((refund_status & (amount > 0)).sum()), lines=lines,
     )
 
 
+def _dups(o: _Orders) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(is_copy, first, exact)`` of :func:`kit.stages.clean.orders.order_duplicates`."""
+    _, exact_first = _duplicates(o.raw)
+    if not o.has_oid:
+        first = pd.Series(np.asarray(exact_first, dtype="int64"))
+        return first != pd.Series(o.rows), first, pd.Series(True, index=first.index)
+    return order_duplicates(o.rows, exact_first, o.oid, o.cid, o.day, o.cents, o.cancelled, o.lines)
+
+
 def _order_conditions(o: _Orders, cleaning: Cleaning, as_of: pd.Timestamp, test_customer_ids: Iterable[str],
-                      dups: Callable[[], tuple[pd.Series, pd.Series]]):
+                      dups: Callable[[], tuple[pd.Series, pd.Series, pd.Series]],
+                      conflicts: Callable[[], tuple[np.ndarray, dict[int, dict[str, Any]]]]):
     """The row condition of each rule of :data:`kit.stages.cascade.TX_RULES`, as a boolean
-    mask (computed when the rule is active)."""
+    mask (computed when the rule is active, in the cascade's order)."""
     cid = o.cid
     return {
         "is_copy": lambda: dups()[0],
@@ -110,13 +148,17 @@ def _order_conditions(o: _Orders, cleaning: Cleaning, as_of: pd.Timestamp, test_
                                                      test_customer_ids)).fillna(False),
         "bad_date": lambda: ~o.date_ok,
         "bad_amount": lambda: ~o.amount_ok,
+        "is_implausible": lambda: o.implausible,
         "is_cancelled": lambda: o.cancelled,
         "is_future": lambda: (o.date.dt.normalize() > as_of).fillna(False),
         "is_zero": lambda: (o.signed == 0).fillna(False),
+        "is_conflict": lambda: conflicts()[0],
     }
 
 
-def _order_params(o: _Orders, as_of: pd.Timestamp, dups: Callable[[], tuple[pd.Series, pd.Series]]) -> dict[str, Any]:
+def _order_params(o: _Orders, as_of: pd.Timestamp, max_amount: float,
+                  dups: Callable[[], tuple[pd.Series, pd.Series, pd.Series]],
+                  conflicts: Callable[[], tuple[np.ndarray, dict[int, dict[str, Any]]]]) -> dict[str, Any]:
     """The detail parameters of each reason: a function of the row mask, one mapping per row."""
     raw, cid = o.raw, o.cid
 
@@ -132,6 +174,9 @@ def _order_params(o: _Orders, as_of: pd.Timestamp, dups: Callable[[], tuple[pd.S
         "test_account": lambda m: [{"customer_id": v} for v in _values(cid, m)],
         "bad_date": raw_values("order_date"),
         "bad_amount": raw_values("amount"),
+        "implausible_amount": lambda m: [{"column": "amount", "value": v, "max": max_amount}
+                                         for v in _values(raw.column("amount"), m)],
+        "order_conflict": lambda m: [conflicts()[1][int(i)] for i in np.flatnonzero(m)],
         "cancelled": raw_values("status"),
         "future_date": lambda m: [{"column": "order_date", "date": f"{d:%Y-%m-%d}", "as_of": f"{as_of:%Y-%m-%d}"}
                                   for d in o.date[m]],
@@ -142,11 +187,17 @@ def _triage_orders(o: _Orders, cleaning: Cleaning, as_of: pd.Timestamp, test_cus
     """The quarantine rules before refunds: the cascade of :func:`kit.stages.cascade.tx_rules`,
     in its order (first rule that holds wins)."""
     tri = _Triage(len(o.rows))
-    dups = cache(lambda: _duplicates(o.raw))  # (is_copy, first row): computed once, when needed
-    conditions = _order_conditions(o, cleaning, as_of, test_customer_ids, dups)
-    params = _order_params(o, as_of, dups)
+    dups = cache(lambda: _dups(o))  # (is_copy, first row, exact): computed once, when needed
+    conflicts = cache(lambda: order_conflicts(tri.open() & ~o.is_refund.to_numpy(), o.rows, o.oid, o.cid, o.day,
+                                              o.cents, o.lines, cleaning.order_conflicts))
+    conditions = _order_conditions(o, cleaning, as_of, test_customer_ids, dups, conflicts)
+    params = _order_params(o, as_of, cleaning.max_amount, dups, conflicts)
+    codes: dict[str, Any] = {
+        "duplicate": lambda m: np.where(dups()[2].to_numpy()[m], "duplicate", "duplicate_normalized"),
+        "order_conflict": conflict_detail_code(cleaning.order_conflicts),
+    }
     for rule in tx_rules(cleaning, o.raw.mapping):
-        tri.mark(rule.code, conditions[rule.condition](), params.get(rule.code))
+        tri.mark(rule.code, conditions[rule.condition](), params.get(rule.code), detail_code=codes.get(rule.code))
     return tri
 
 
@@ -157,7 +208,8 @@ def _apply_refunds(o: _Orders, tri: _Triage, cleaning: Cleaning) -> _RefundOutco
     refund = alive & o.is_refund.to_numpy()
     out = _RefundOutcome(
         is_return=np.zeros(n, dtype=bool), merged_mask=np.zeros(n, dtype=bool),
-        factor=pd.Series(1.0, index=o.cid.index), merged_into=pd.Series(pd.NA, index=o.cid.index, dtype="str"),
+        factor=pd.Series(1.0, index=o.cid.index), net_amount=pd.Series(np.nan, index=o.cid.index),
+        merged_into=pd.Series(pd.NA, index=o.cid.index, dtype="str"),
         stats={"mode": cleaning.refunds, "rows": int(refund.sum()), "sign_flipped": o.sign_flipped,
                "netted": 0, "unmatched": 0, "fully_refunded_orders": 0, "dropped": 0, "kept": 0},
     )
@@ -170,8 +222,8 @@ def _apply_refunds(o: _Orders, tri: _Triage, cleaning: Cleaning) -> _RefundOutco
         if not o.has_oid:
             out.stats["unmatched"] = tri.mark("refund_unmatched", refund, detail_code="refund_no_order_column")
         else:
-            net_refunds(tri, refund, alive & ~o.is_refund.to_numpy(), o.cid, o.oid, o.signed, out.factor,
-                        out.merged_into, out.stats, cleaning.amount_tolerance)
+            net_refunds(tri, refund, alive & ~o.is_refund.to_numpy(), o.cid, o.oid, o.signed, out,
+                        cleaning.amount_tolerance)
             out.merged_mask = tri.reason == MERGED_REASON
             tri.clear(out.merged_mask)  # merged rows are accounted for apart from quarantine
     return out
@@ -184,28 +236,30 @@ def net_refunds(
     cid: pd.Series,
     oid: pd.Series,
     signed: pd.Series,
-    factor: pd.Series,
-    merged_into: pd.Series,
-    stats: dict[str, Any],
+    out: _RefundOutcome,
     tolerance: float,
 ) -> None:
-    """Net refund rows against the clean orders with the same customer and order id.
+    """Net refund rows against the clean orders with the same customer and order id, in
+    whole cents (:func:`kit.stages.clean.orders.to_cents`).
 
     ``purchase`` marks the order lines a refund can be netted against (open rows that are
     not refunds). Marks in ``tri``: refunds without such an order ``refund_unmatched``;
     orders whose net is at or below ``tolerance`` and their refunds ``fully_refunded``;
-    the other matched refunds :data:`MERGED_REASON`. Sets ``factor`` (net / gross) on the
-    lines of partly refunded orders and ``merged_into`` on merged refunds. Integer codes
-    and ``bincount`` keep it vectorised on millions of rows.
+    the other matched refunds :data:`MERGED_REASON`. On the lines of a partly refunded order
+    sets ``out.net_amount`` (the order's net spread over its lines in whole cents that add up
+    exactly: :func:`kit.stages.clean.orders.allocate_cents`) and ``out.factor`` (net / gross,
+    for profit); ``out.merged_into`` on merged refunds. Integer codes keep it vectorised.
     """
+    stats = out.stats
     key = cid.fillna("") + "\x1f" + oid
     codes, uniques = pd.factorize(key, use_na_sentinel=True)
     k = len(uniques)
     valid = codes >= 0
     c = np.where(valid, codes, 0)
-    amounts = signed.fillna(0.0).to_numpy()
+    cents = to_cents(signed.to_numpy("float64")).astype("int64")  # plausible amounts: <= 1e13
     buy = purchase & valid
-    order_tot = np.bincount(c[buy], weights=amounts[buy], minlength=k)
+    order_c = np.zeros(k, dtype="int64")
+    np.add.at(order_c, c[buy], cents[buy])
     has_order = np.bincount(c[buy], minlength=k) > 0
     matched = refund & valid & has_order[c]
     unmatched = refund & ~matched
@@ -214,21 +268,24 @@ def net_refunds(
     stats["unmatched"] += tri.mark(
         "refund_unmatched", unmatched & ~no_oid,
         lambda m: [{"order_id": o, "customer_id": i} for o, i in zip(_values(oid, m), _values(cid, m))])
-    ref_tot = np.bincount(c[matched], weights=amounts[matched], minlength=k)
+    ref_c = np.zeros(k, dtype="int64")
+    np.add.at(ref_c, c[matched], cents[matched])
     has_refund = np.bincount(c[matched], minlength=k) > 0
-    net = order_tot + ref_tot
-    full = has_refund & (net <= tolerance)
+    net_c = order_c + ref_c
+    full = has_refund & (net_c <= int(to_cents([tolerance])[0]))
     partial = has_refund & ~full
     stats["fully_refunded_orders"] = int(full.sum())
     row_full = valid & full[c] & (buy | matched)
     tri.mark("fully_refunded", row_full, lambda m: [
-        {"order_id": o, "net": _net(v)} for o, v in zip(_values(oid, m), net[c[m]])])
+        {"order_id": o, "net": money(int(v))} for o, v in zip(_values(oid, m), net_c[c[m]])])
     row_partial = valid & partial[c]
     stats["netted"] = tri.mark(MERGED_REASON, matched & row_partial)
     lines = buy & row_partial
-    ratio = np.divide(net, order_tot, out=np.ones(k), where=partial)
-    factor[lines] = ratio[c[lines]]
-    merged_into[matched & row_partial] = oid[matched & row_partial]
+    ratio = np.divide(net_c, order_c, out=np.ones(k), where=partial)
+    out.factor[lines] = ratio[c[lines]]
+    alloc = allocate_cents(c[lines], cents[lines], net_c, order_c)
+    out.net_amount[lines] = [int(a) / 100 for a in alloc]
+    out.merged_into[matched & row_partial] = oid[matched & row_partial]
 
 
 def flag_outliers(tx: pd.DataFrame, cleaning: Cleaning) -> dict[str, Any]:
@@ -290,7 +347,7 @@ def _clean_orders(o: _Orders, keep: np.ndarray, r: _RefundOutcome, cleaning: Cle
         "customer_id": o.cid[keep],
         "order_id": (o.oid if o.has_oid else "row-" + pd.Series(o.rows, index=index).astype("str"))[keep],
         "order_date": o.date[keep],
-        "amount": (o.signed * r.factor)[keep].astype("float64"),
+        "amount": o.signed.where(r.net_amount.isna(), r.net_amount)[keep].astype("float64"),
     }
     optional, invalid = _optional_columns(o, keep, r.factor)
     out.update(optional)
@@ -344,16 +401,16 @@ def clean_transactions(
     clean, invalid, outliers = _clean_orders(o, tri.open() & ~refunds.merged_mask, refunds, cleaning)
     quarantine = _quarantine_frame(o.raw, tri, ~tri.open(), o.cid, o.signed)
     merged = _merged_orders(o, refunds)
-    books = reconcile(
-        o.raw.table, o.rows, clean, quarantine, merged,
-        source_amounts=o.signed.fillna(0.0).to_numpy(), tolerance=cleaning.amount_tolerance,
-    )
+    books = reconcile(o.raw.table, o.rows, clean, quarantine, merged, source_amounts=o.signed.fillna(0.0).to_numpy())
+    if cleaning.duplicates == "quarantine":
+        check_unique_lines(o.raw.table, clean, list(o.lines))
     stats = {
         "refunds": refunds.stats,
         "outliers": {k: v for k, v in outliers.items() if k != "mask"},
         "invalid_values": invalid,
         "order_id_synthesized": not o.has_oid,
         "unparseable_amount_counts_zero": True,
+        "implausible_amount_counts_zero": True,
     }
     return TableResult(o.raw.table, clean, quarantine, merged, books, stats)
 
@@ -370,16 +427,22 @@ def monthly(tx: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def order_details(q: pd.DataFrame, *, as_of: pd.Timestamp, order_id_column: bool) -> tuple[list[str], list[str]]:
+def order_details(q: pd.DataFrame, *, as_of: pd.Timestamp, order_id_column: bool, max_amount: float | None = None,
+                  order_conflicts: str = "quarantine") -> tuple[list[str], list[str]]:
     """``(detail_code, detail_params)`` of quarantined order rows, from their values: the
     details :func:`clean_transactions` gives, for an engine that finds the reasons apart
     (:mod:`kit.engines.duckdb_clean`).
 
-    ``q`` has the columns ``reason, first_row, cid, oid, raw_date, raw_amount, raw_status,
-    odate, order_net``; ``order_id_column``: whether the file has an order id column.
+    ``q`` has the columns ``source_row, reason, first_row, exact_first, cid, oid, raw_date,
+    raw_amount, raw_status, odate, order_net, conflict_rows, conflict_kept`` (the rows of the
+    row's conflicting order id, and those kept); ``order_id_column``: whether the file has an
+    order id column; ``max_amount`` and ``order_conflicts``: the cleaning config's.
     """
     def s(v: Any) -> str:
         return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+    def rows(v: Any) -> list[int]:
+        return [] if v is None or (not hasattr(v, "__len__") and pd.isna(v)) else [int(x) for x in v]
 
     as_of = pd.Timestamp(as_of)
     codes, params = [], []
@@ -387,14 +450,21 @@ def order_details(q: pd.DataFrame, *, as_of: pd.Timestamp, order_id_column: bool
         code, p = r.reason, {}
         if code == "duplicate":
             p = {"row": int(r.first_row)}
+            code = "duplicate" if int(r.exact_first) == int(r.first_row) else "duplicate_normalized"
         elif code == "test_account":
             p = {"customer_id": s(r.cid)}
         elif code in ("bad_date", "bad_amount", "cancelled"):
             col, value = {"bad_date": ("order_date", r.raw_date), "bad_amount": ("amount", r.raw_amount),
                           "cancelled": ("status", r.raw_status)}[code]
             p = {"column": col, "value": s(value)}
+        elif code == "implausible_amount":
+            p = {"column": "amount", "value": s(r.raw_amount), "max": max_amount}
         elif code == "future_date":
             p = {"column": "order_date", "date": f"{pd.Timestamp(r.odate):%Y-%m-%d}", "as_of": f"{as_of:%Y-%m-%d}"}
+        elif code == "order_conflict":
+            p = conflict_detail(order_conflicts, s(r.oid), int(r.source_row), rows(r.conflict_rows),
+                                rows(r.conflict_kept))
+            code = conflict_detail_code(order_conflicts)
         elif code == "refund_unmatched":
             if not order_id_column:
                 code = "refund_no_order_column"
