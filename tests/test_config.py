@@ -151,6 +151,72 @@ def test_kit_check_prints_the_resolved_config(capsys):
     from kit.publish.cli import main
 
     for name in ("demo.yml", "cdnow.yml"):
-        assert main(["check", "--config", str(paths.CONFIGS_DIR / name)]) == 0
+        assert main(["check", "--show-config", "--config", str(paths.CONFIGS_DIR / name)]) == 0
         printed = json.loads(capsys.readouterr().out)
         assert printed == json.loads(load_config(paths.CONFIGS_DIR / name).model_dump_json())
+
+
+# ---- issue 12: client names, dates in YAML, relative paths ---------------------------------------
+
+CLIENT_RULE = ("not a plain folder name: use letters, digits, '_', '-' and '.', not starting with '.' or '-' "
+               "(it names the run folder <out>/<client>/)")
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a/b", "../x", "-x", "a b", "", "x" * 101])
+def test_client_must_be_a_plain_folder_name(tmp_path, name):
+    p = write(tmp_path, MINIMAL | {"client": name})
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value) == f"{p}: client: {CLIENT_RULE} (got {name!r})"
+
+
+@pytest.mark.parametrize("name", ["acme", "acme_2026", "Acme-Corp.cn", "_x", "0"])
+def test_plain_client_names_are_accepted(name):
+    assert parse_config(MINIMAL | {"client": name}).client == name
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("2025-13-31", "month value is outside expected range of 1-12"),
+    ("2025-02-30", "day value is outside expected range"),
+])
+def test_impossible_as_of_in_yaml_is_one_line(tmp_path, value, reason):
+    p = tmp_path / "c.yml"
+    p.write_text(f"client: acme\nas_of: {value}\ninputs: {{transactions: {{path: orders.csv}}}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value) == f"{p}: as_of: '{value}' is not a valid date YYYY-MM-DD ({reason})"
+    with pytest.raises(ConfigError) as e:  # the same line for the command-line override
+        load_config(write(tmp_path, MINIMAL), as_of=value)
+    assert str(e.value) == f"{tmp_path / 'c.yml'}: as_of: '{value}' is not a valid date YYYY-MM-DD ({reason})"
+
+
+def test_input_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    folder = tmp_path / "clients" / "acme"
+    folder.mkdir(parents=True)
+    p = folder / "acme.yml"
+    p.write_text(yaml.safe_dump({"client": "acme", "inputs": {
+        "transactions": {"path": "data/orders.csv"},
+        "customers": {"path": "../shared/master.xlsx"},
+        "interactions": {"path": str(tmp_path / "abs.csv")},
+    }}), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config("../clients/acme/acme.yml")  # the config itself: from the working directory
+    assert cfg.source == p
+    assert cfg.inputs.transactions.path == str(folder / "data" / "orders.csv")
+    assert cfg.inputs.customers.path == str(tmp_path / "clients" / "shared" / "master.xlsx")
+    assert cfg.inputs.interactions.path == str(tmp_path / "abs.csv")
+    cdnow = load_config(paths.CONFIGS_DIR / "cdnow.yml")
+    assert cdnow.inputs.transactions.path == "lifetimes:CDNOW_master.txt"  # unchanged
+
+
+def test_bundled_configs_find_their_inputs_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for cfg_path in (paths.CONFIGS_DIR / "demo.yml", ROOT_SMALL, ROOT_SMALL.parent / "hostile" / "hostile.yml"):
+        cfg = load_config(cfg_path)
+        for table in ("transactions", "customers", "interactions"):
+            assert Path(getattr(cfg.inputs, table).path).is_file(), (cfg_path, table)
+
+
+ROOT_SMALL = Path(__file__).resolve().parent / "fixtures" / "small.yml"

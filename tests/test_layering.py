@@ -637,8 +637,8 @@ def test_layer_settings_from_keywords():
 # --------------------------------------------------------------------------------------
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
-#: Words that are names or codes, allowed in zh text (config keys, column names).
-CODE_WORDS = re.compile(r"cfg\.[a-z_.]+|layering\.[a-z_.]+|industry_growth|RFM|A/B/C")
+#: Words that are names or codes, allowed in zh text (config keys, column names, currency codes).
+CODE_WORDS = re.compile(r"cfg\.[a-z_.]+|layering\.[a-z_.]+|industry_growth|RFM|A/B/C|CNY|USD")
 
 
 def test_stage_notes_render_in_zh_without_english_and_in_en():

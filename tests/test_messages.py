@@ -317,7 +317,7 @@ def fixture_values(config: Path) -> set[str]:
     for spec in cfg["inputs"].values():
         if not spec:
             continue
-        path = ROOT / spec["path"]
+        path = config.parent / spec["path"]  # input paths are relative to the config file
         if path.suffix in (".xlsx", ".xls"):
             wb = openpyxl.load_workbook(path, read_only=True)
             for ws in wb:

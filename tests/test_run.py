@@ -58,7 +58,10 @@ def test_failed_run_keeps_last_good_run(small_run, tmp_path):
     before = (good / "index.html").read_bytes()
     bad_csv = tmp_path / "orders.csv"
     bad_csv.write_text("客户编号,订单编号\n000001,SO1\n", encoding="utf-8")  # no date, no amount
-    cfg = yaml.safe_load(paths.resolve("tests/fixtures/small.yml").read_text(encoding="utf-8"))
+    small = paths.PROJ_ROOT / "tests" / "fixtures" / "small.yml"
+    cfg = yaml.safe_load(small.read_text(encoding="utf-8"))
+    for table in ("customers", "interactions"):  # relative to small.yml's folder: made absolute here
+        cfg["inputs"][table]["path"] = str(small.parent / cfg["inputs"][table]["path"])
     cfg["inputs"]["transactions"] = {"path": str(bad_csv), "format": "csv"}
     bad_cfg = tmp_path / "bad.yml"
     bad_cfg.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")

@@ -39,8 +39,11 @@ LIFETIMES_SCHEME = "lifetimes:"
 
 def resolve(path: str | Path, base: Path | None = None) -> Path:
     """Absolute path: ``path`` as given when absolute, else relative to ``base``
-    (default: the project root, so configs work from any working directory).
+    (default: the current working directory, as a command-line user expects).
 
+    The rule of the kit: a path given on the command line (``--config``, ``--out``) is
+    relative to the working directory; an input path inside a config file is relative to
+    the config file's folder (:func:`kit.core.config.load_config` passes that ``base``).
     ``lifetimes:NAME`` names a data file shipped inside the lifetimes package
     (``lifetimes:CDNOW_master.txt``), so configs stay portable across machines.
     """
@@ -49,7 +52,7 @@ def resolve(path: str | Path, base: Path | None = None) -> Path:
     p = Path(path).expanduser()
     if p.is_absolute():
         return p
-    return ((base or PROJ_ROOT) / p).resolve()
+    return ((base or Path.cwd()) / p).resolve()
 
 
 def lifetimes_dataset(name: str) -> Path:

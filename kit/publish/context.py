@@ -33,6 +33,7 @@ from kit.io.read import latest_date
 from kit.present import messages
 from kit.present.plotting import setup
 from kit.present.table import table
+from kit.publish.writer import inside
 
 
 @dataclass
@@ -63,8 +64,9 @@ class RunContext:
         return d
 
     def artifact(self, name: str) -> Path:
-        """Path of a named artifact (see ``paths.ARTIFACTS``) or of a file name."""
-        return self.artifacts_dir / paths.ARTIFACTS.get(name, name)
+        """Path of a named artifact (see ``paths.ARTIFACTS``) or of a file name, checked to
+        lie inside the run folder (:func:`kit.publish.writer.inside`)."""
+        return inside(self.run_dir, self.artifacts_dir / paths.ARTIFACTS.get(name, name))
 
     def has(self, name: str) -> bool:
         return self.artifact(name).exists()
@@ -183,7 +185,9 @@ def open_run(
 
     Empty strings mean "not given": the config comes from ``$KIT_CONFIG`` or
     ``configs/demo.yml``, the folder from ``$KIT_RUN_DIR`` or ``reports/_interactive``,
-    ``as_of`` and ``lang`` from the config.
+    ``as_of`` and ``lang`` from the config. A relative ``config_path`` or ``run_dir`` is
+    taken from the working directory (a kernel's is ``notebooks/``; ``kit run`` passes
+    absolute paths); input paths inside the config from the config file's folder.
     """
     config_path = config_path or os.environ.get("KIT_CONFIG", "") or str(paths.DEFAULT_CONFIG)
     run_dir = run_dir or os.environ.get("KIT_RUN_DIR", "") or str(paths.REPORTS_DIR / "_interactive")

@@ -5,6 +5,14 @@ notebook, ``executed/`` (the executed notebooks), ``artifacts/`` and ``run.json`
 A run is built in a temporary sibling folder and swapped in only when every notebook
 succeeded, so a broken run never overwrites the last good run of the same period; a
 failed run is kept as ``<label>.failed-<time>/`` for inspection.
+
+Safety (:mod:`kit.publish.safety`): one run per client and period at a time (a lock), the
+builds of dead runs removed, every folder touched checked to lie inside the output folder,
+a full or read-only disk one line (the partial build removed), and data without a purchase
+up to ``as_of`` a stop that says what the data holds.
+
+Paths: ``config_path`` and ``out_dir`` are taken from the working directory; input paths in
+the config from the config file's folder (:func:`kit.core.config.load_config`).
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import platform
 import shutil
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,20 +39,30 @@ from kit.core.periods import period_label
 from kit.publish.context import resolve_as_of
 from kit.publish.html import export_html, footer_html, section_title, summary_label
 from kit.publish.index_page import build_index
+from kit.publish.safety import (
+    BUILD_RECORD,
+    NoReport,
+    OutputFault,
+    RunFailed,
+    RunLocked,
+    RunLock,
+    check_data,
+    clean_stale_builds,
+    notebook_os_error,
+    output_fault,
+    recover_swap,
+    run_folders,
+    safe,
+    start_build,
+)
+
+__all__ = ["NoReport", "OutputFault", "RunFailed", "RunLocked", "RunResult", "run"]
 
 #: Packages whose versions are recorded in run.json.
 RECORDED_PACKAGES = (
     "pandas", "numpy", "scipy", "lifetimes", "matplotlib", "seaborn", "scikit-learn",
     "papermill", "nbconvert", "pyarrow", "openpyxl", "pydantic", "duckdb",
 )
-
-
-class RunFailed(RuntimeError):
-    """A notebook failed; the message names it and the cell's error."""
-
-    def __init__(self, message: str, failed_dir: Path | None = None):
-        super().__init__(message)
-        self.failed_dir = failed_dir
 
 
 @dataclass
@@ -91,24 +110,65 @@ def run(
 ) -> RunResult:
     """Execute ``notebooks`` for the period of ``as_of`` and swap the run folder in.
 
-    Raises :class:`RunFailed` naming the notebook and the error of the failing cell.
+    Raises :class:`RunFailed` (one line, except a failing notebook's cell error): a notebook
+    failed, another run of the period holds the lock (:class:`RunLocked`), the output
+    folder cannot take the run (:class:`OutputFault`) or the data holds no purchase up to
+    ``as_of`` (:class:`NoReport`).
     """
     config_path = paths.resolve(config_path)
     cfg = load_config(config_path, as_of=as_of, language=lang)
     for table, p in input_files(cfg).items():
-        if not p.exists():
+        if not p.is_file():
             raise RunFailed(f"{config_path}: inputs.{table}.path: file not found: {p}")
     as_of_ts = resolve_as_of(cfg)
     label = period_label(as_of_ts, cfg.period)
     out_root = paths.resolve(out_dir) if out_dir else paths.REPORTS_DIR
-    client_dir = out_root / cfg.client
-    client_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    build = client_dir / f".build-{label}-{stamp}"
-    (build / "executed").mkdir(parents=True)
-    final = client_dir / label
-    language = cfg.language
+    client_dir, final = run_folders(out_root, cfg.client, label)
+    try:
+        client_dir.mkdir(parents=True, exist_ok=True)
+        with RunLock(client_dir, cfg.client, label, progress):
+            clean_stale_builds(client_dir, label, progress)
+            recover_swap(client_dir, final, progress)
+            return _build(cfg, config_path, label, as_of_ts, client_dir, final, notebooks, progress)
+    except OSError as e:
+        raise output_fault(e, out_root, final) from None
 
+
+def _build(
+    cfg: KitConfig,
+    config_path: Path,
+    label: str,
+    as_of_ts: Any,
+    client_dir: Path,
+    final: Path,
+    notebooks: tuple[str, ...],
+    progress: Callable[[str], None],
+) -> RunResult:
+    """Build the run in ``.build-<label>-<time>`` and swap it in; any fault but a failing
+    notebook (kept as ``<label>.failed-<time>``) removes the partial build."""
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    build = start_build(client_dir, label, stamp)
+    try:
+        return _build_in(cfg, config_path, label, as_of_ts, build, final, notebooks, progress, stamp)
+    except BaseException:
+        with suppress(OSError):
+            if build.exists():
+                shutil.rmtree(build)
+        raise
+
+
+def _build_in(
+    cfg: KitConfig,
+    config_path: Path,
+    label: str,
+    as_of_ts: Any,
+    build: Path,
+    final: Path,
+    notebooks: tuple[str, ...],
+    progress: Callable[[str], None],
+    stamp: str,
+) -> RunResult:
+    language = cfg.language
     params = {
         "config_path": str(config_path),
         "run_dir": str(build),
@@ -117,7 +177,13 @@ def run(
     }
     progress(f"kit run: {cfg.client} {label} (as of {params['as_of']}, {language}) -> {final}")
     started = dt.datetime.now(dt.timezone.utc)
-    seconds = _execute(notebooks, params, build, final, client_dir / f"{label}.failed-{stamp}", progress)
+
+    def after(name: str) -> None:
+        if name == "01_clean":
+            check_data(build, cfg, as_of_ts, progress)
+
+    failed = safe(final.parent, final.parent / f"{label}.failed-{stamp}")
+    seconds = _execute(notebooks, params, build, final, failed, progress, after)
 
     t0 = time.perf_counter()
     nav = [(summary_label(language), "index.html")] + [
@@ -148,11 +214,14 @@ def _execute(
     final: Path,
     failed: Path,
     progress: Callable[[str], None],
+    after: Callable[[str], None] = lambda name: None,
 ) -> dict[str, float]:
     """Run each notebook with papermill into ``build/executed``; seconds per notebook.
 
     On a failing cell the build folder becomes ``failed`` and :class:`RunFailed` says which
-    notebook and cell failed, and where the executed notebook is kept.
+    notebook and cell failed, and where the executed notebook is kept; a cell that failed
+    on a full or read-only disk raises that OS error instead (the caller removes the build).
+    ``after(name)`` runs after each notebook (the data check after 01_clean).
     """
     seconds: dict[str, float] = {}
     for i, name in enumerate(notebooks, 1):
@@ -170,6 +239,9 @@ def _execute(
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except PapermillExecutionError as e:
+            disk = notebook_os_error(e.ename, e.evalue)
+            if disk is not None:
+                raise disk from None
             build.rename(failed)
             raise RunFailed(
                 f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
@@ -179,6 +251,7 @@ def _execute(
             ) from None
         seconds[name] = round(time.perf_counter() - t0, 2)
         progress(f"  [{i}/{len(notebooks)}] {name} done in {seconds[name]:.1f} s")
+        after(name)
     return seconds
 
 
@@ -212,14 +285,22 @@ def _run_meta(
 
 
 def _swap_in(build: Path, final: Path) -> None:
-    """Replace ``final`` with ``build`` so that a complete run is always in place."""
+    """Replace ``final`` with ``build`` so that a complete run is always in place (every
+    folder renamed or deleted is checked to lie inside the client folder first)."""
+    client_dir = final.parent
+    build, final = safe(client_dir, build), safe(client_dir, final)
     if final.exists():
-        old = final.with_name(f".old-{final.name}-{time.time_ns()}")
+        old = safe(client_dir, final.with_name(f".old-{final.name}-{time.time_ns()}"))
         final.rename(old)
-        build.rename(final)
+        try:
+            build.rename(final)
+        except OSError:
+            old.rename(final)  # the last good run back in place
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         build.rename(final)
+    (final / BUILD_RECORD).unlink(missing_ok=True)  # the run is in place: no longer a build
     # run.json records where the run lives now
     meta_path = final / "run.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))

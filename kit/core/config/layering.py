@@ -165,6 +165,10 @@ class Layering(Defaulted):
     churn: Churn
     dynamic: Dynamic
     three_d: ThreeD
+    concentration_warning_share: float = Field(
+        gt=0.5, le=1, description="warn when one class of a rule (value tier, A/B/C, quadrant, "
+        "churn risk) holds at least this share of the customers",
+    )
 
 
 #: The brief's named RFM segments, in the order they are tried.

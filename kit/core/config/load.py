@@ -3,12 +3,13 @@ the file, the key path and what is allowed."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from kit.core import paths
 from kit.core.config.base import ConfigError, Defaulted
@@ -18,11 +19,14 @@ from kit.core.config.sections import Clv, Engine, Personas, Report, Strategy
 
 Lang = Literal["zh", "en"]
 
+#: A client key is one plain folder name: never ``.``, ``..``, a hidden name or a path.
+CLIENT_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
 
 class KitConfig(Defaulted):
     defaults_at = ""  # the top-level keys of kit/core/defaults/*.yml
 
-    client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="folder-safe client key")
+    client: str = Field(description="folder-safe client key: the run folder <out>/<client>/")
     client_name: str
     language: Lang
     period: Literal["month", "quarter"]
@@ -40,6 +44,16 @@ class KitConfig(Defaulted):
     #: where the file was loaded from (not part of the YAML)
     source: Path | None = Field(None, exclude=True)
 
+    @field_validator("client")
+    @classmethod
+    def _plain_folder_name(cls, v: str) -> str:
+        if not CLIENT_KEY.match(v):
+            raise ValueError(
+                "not a plain folder name: use letters, digits, '_', '-' and '.', "
+                "not starting with '.' or '-' (it names the run folder <out>/<client>/)"
+            )
+        return v
+
 
 def _describe_error(err: dict[str, Any], schema_root: type[BaseModel]) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -53,7 +67,11 @@ def _describe_error(err: dict[str, Any], schema_root: type[BaseModel]) -> str:
         return f"{loc}: required key is missing"
     given = err.get("input")
     shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
-    return f"{loc}: {err['msg']} (got {shown})"
+    if kind.startswith("date") and isinstance(given, str):
+        reason = err["msg"].split(", ", 1)[-1] if ", " in err["msg"] else err["msg"]
+        return f"{loc}: {shown} is not a valid date YYYY-MM-DD ({reason})"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{loc}: {msg} (got {shown})"
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -87,23 +105,47 @@ def parse_config(data: dict[str, Any], source: str | Path = "<dict>") -> KitConf
         cfg = KitConfig.model_validate(data)
     except ValidationError as e:
         lines = [_describe_error(err, KitConfig) for err in e.errors()]
+        if len(lines) == 1:  # one fault, one line
+            raise ConfigError(f"{source}: {lines[0]}") from None
         raise ConfigError(f"{source}: invalid configuration\n  - " + "\n  - ".join(lines)) from None
     cfg.source = Path(source) if source != "<dict>" else None
     return cfg
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, except that a date-like value that is no real day
+    (``2025-13-31``) stays text, so that validation names its key instead of a traceback."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def load_config(path: str | Path, **overrides: Any) -> KitConfig:
     """Read a YAML config, apply top-level ``overrides`` (``as_of``, ``language``) and validate.
 
-    Relative input paths in the file are taken relative to the project root.
+    A relative ``path`` is taken from the working directory; relative input paths in the
+    file from the config file's folder (``lifetimes:NAME`` names a file in that package).
+    The returned config holds them as absolute paths.
     """
     p = paths.resolve(path)
-    if not p.exists():
+    if not p.is_file():
         raise ConfigError(f"{p}: config file not found (see configs/ for examples)")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506 (a safe loader)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
     if isinstance(data, dict):
         data.update({k: v for k, v in overrides.items() if v is not None})
-    return parse_config(data, p)
+    cfg = parse_config(data, p)
+    for table in ("transactions", "customers", "interactions"):
+        spec = getattr(cfg.inputs, table)
+        if spec is not None and not spec.path.startswith(paths.LIFETIMES_SCHEME):
+            spec.path = str(paths.resolve(spec.path, p.parent))
+    return cfg

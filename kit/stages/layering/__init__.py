@@ -24,6 +24,7 @@ tier migration              :func:`migration`, :func:`migration_counts`
 upgrade trigger             :func:`upgrade_triggers`
 downgrade warning           :func:`downgrade_warnings`
 special flags               :func:`special_flags`
+one class holds nearly all  :func:`concentration_notes` (a warning naming the config keys)
 ==========================  ============================================================
 
 Documented choices (where the seeds stop)
@@ -95,6 +96,7 @@ from kit.stages.layering.common import (
     TIER_RANK,
     TIERS,
 )
+from kit.stages.layering.concentration import RULE_KEYS, concentration_notes
 from kit.stages.layering.dimensions import three_dimensional
 from kit.stages.layering.dynamic import (
     MIGRATION_KINDS,
@@ -113,8 +115,8 @@ from kit.stages.layering.tiers import abc_classes, expanding, value_tiers
 __all__ = [
     "DEFAULT_DEMAND_KEYWORDS", "DEFAULT_GROWTH_STAGES", "DEFAULT_OVERDUE_STATUSES", "DEFAULT_ROLE_DEMAND",
     "MASTER_ATTRIBUTES", "MIGRATION_KINDS", "NO_PLAN_WORDS", "PART_KEYS", "QUADRANTS", "RFM8_CLASSES",
-    "RFM8_MAP", "SECTION", "SPINE_ORDER", "TIER_RANK", "TIERS",
-    "abc_classes", "churn_risk", "complaint_rates", "downgrade_warnings", "expanding", "layer",
+    "RFM8_MAP", "RULE_KEYS", "SECTION", "SPINE_ORDER", "TIER_RANK", "TIERS",
+    "abc_classes", "churn_risk", "complaint_rates", "concentration_notes", "downgrade_warnings", "expanding", "layer",
     "migration", "migration_counts", "notes", "overdue_customers", "quadrants", "quantile_scores",
     "rf_matrix", "rfm8", "rfm_scores", "rfm_segments", "satisfaction_scores", "scale_0_100",
     "special_flags", "three_dimensional", "upgrade_triggers", "value_potential", "value_tiers",

@@ -29,6 +29,7 @@ from kit.stages.layering.common import (
     _note,
     _setting,
 )
+from kit.stages.layering.concentration import concentration_notes
 from kit.stages.layering.dimensions import three_dimensional
 from kit.stages.layering.dynamic import (
     downgrade_warnings,
@@ -218,6 +219,7 @@ def layer(
     m = _master_frame(master)
     prepared = prepare(transactions)
     cur, notes = _layer_at(transactions, prepared, as_of, cfg, m, interactions, opts, full=True)
+    notes += concentration_notes(cur, cfg.layering.concentration_warning_share, cfg.currency)
     out, master_notes = _with_master_and_summary(cur, m, transactions, as_of, cfg)
     prev_as_of = previous_period_end(as_of, cfg.period)
     if previous:
