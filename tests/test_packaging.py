@@ -60,3 +60,21 @@ def test_sample_data_command_is_the_documented_one():
     assert "-m kit.datasets --out data/sample" in make
     assert (paths.PROJ_ROOT / "kit" / "datasets" / "__main__.py").is_file()
     assert "python -m kit.datasets" in (paths.PROJ_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_columns_reference_is_generated_from_the_code():
+    """The README's reference of canonical columns and synonyms is what
+    tools/columns_reference.py makes from kit.core.config, so it cannot drift."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("columns_reference", paths.PROJ_ROOT / "tools" / "columns_reference.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    readme = (paths.PROJ_ROOT / "README.md").read_text(encoding="utf-8")
+    assert tool.section(readme) == tool.reference(), (
+        "README.md's columns reference differs from the code: run python tools/columns_reference.py")
+    from kit.core.config import SYNONYMS
+
+    for table, columns in SYNONYMS.items():  # every synonym is in the README, not only the format
+        for canon, syns in columns.items():
+            assert f"| `{canon}` |" in readme and all(f"`{s}`" in readme for s in syns), (table, canon)
