@@ -230,3 +230,53 @@ def test_books_are_exact_where_floats_would_fake_an_imbalance():
     with pytest.raises(ReconciliationError, match=r"clean rows 1\.01 .*\(gap -0\.01\)"):
         reconcile("t", [2, 3, 4], clean, q, source_amounts=[1e20, 1.01, -1e20])
     assert to_cents([0.1, 0.2, 12345.675, 1e20]).tolist() == [10, 20, 1234568, 10 ** 22]
+
+
+# --------------------------------------------------------------------------------------
+# Every fixture: books that balance in exact cents, or a one-line stop naming the key
+# --------------------------------------------------------------------------------------
+
+#: Files whose reading the kit must refuse (the config key that settles each), and the
+#: settings under which each then reads.
+STOPS = {
+    "decimal_ambiguous.csv": ("inputs.transactions.decimal", {"decimal": ","}),
+    "decimal_contradict.csv": ("inputs.transactions.decimal", None),
+    "dates_contradict.csv": ("inputs.transactions.dayfirst", None),
+    "dates_ambiguous.csv": ("inputs.transactions.dayfirst", {"dayfirst": True}),
+    "notes_first.xlsx": ("inputs.transactions.sheet", {"sheet": "订单明细"}),
+    "utf16_nobom.csv": ("inputs.transactions.encoding", {"encoding": "utf-16"}),
+}
+FIXTURES = sorted(p.name for p in EXPORTS.iterdir() if p.suffix in (".csv", ".xlsx"))
+
+
+def _config_with(name: str, engine: str, reading: dict | None):
+    spec = {"path": str(EXPORTS / name), **(reading or {})}
+    return parse_config({"client": "t", "language": "en", "as_of": f"{AS_OF:%Y-%m-%d}",
+                         "inputs": {"transactions": spec}, "engine": {"name": engine}})
+
+
+def test_every_fixture_is_covered():
+    assert len(FIXTURES) >= 14 and set(STOPS) <= set(FIXTURES)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", FIXTURES)
+def test_every_fixture_balances_in_exact_cents_or_stops_with_its_key(name, engine):
+    """A run on every trap file leaves books that balance in whole cents; a file the kit
+    must not guess about stops in one line naming the config key, and then reads once the
+    key is set (where one setting settles it)."""
+    from kit.io import InputError
+
+    if name in STOPS:
+        key, settles = STOPS[name]
+        with pytest.raises(InputError) as e:
+            clean_all(_config_with(name, engine, None), AS_OF)
+        assert key in str(e.value) and "\n" not in str(e.value)
+        if settles is None:
+            return
+        res = clean_all(_config_with(name, engine, settles), AS_OF)
+    else:
+        res = clean_all(_config_with(name, engine, None), AS_OF)
+    for books in res.quality["reconciliation"].values():
+        assert_exact_books(books)
+    assert res.quality.get("books_in_exact_cents") is True
