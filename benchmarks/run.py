@@ -62,18 +62,21 @@ T_WEEKS = 78.0
 DEFAULT_SIZES = "10000,100000,1000000"
 SEED = 20240102
 
-KIT_STAGES = ["read_csv", "read_parquet", "clean", "summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv"]
+KIT_STAGES = ["read_csv", "read_parquet", "clean", "summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv",
+              "mbgnbd_fit", "pareto_nbd_fit", "intervals"]
 #: DuckDB's memory limit in the benchmark (beyond it DuckDB spills to disk).
 DUCKDB_MEMORY_LIMIT = "1GB"
 #: The DuckDB engine, in a process of its own: read + clean over the CSV, summary over Parquet.
 DUCKDB_STAGES = ["clean_duckdb", "summary_duckdb"]
-LIFETIMES_STAGES = ["summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv"]
+LIFETIMES_STAGES = ["summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv", "mbgnbd_fit", "pareto_nbd_fit"]
 #: Stages of the 10x target: summary + BG/NBD + Gamma-Gamma + CLV for every customer.
-MODEL_STAGES = LIFETIMES_STAGES
+MODEL_STAGES = ["summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv"]
 STAGE_LABELS = {
     "read_csv": "read (CSV)", "read_parquet": "read (Parquet)", "clean": "clean",
     "summary": "summary", "bgnbd_fit": "BG/NBD fit", "gamma_gamma_fit": "Gamma-Gamma fit",
     "score_clv": "scoring + CLV", "model_total": "summary + fits + CLV",
+    "mbgnbd_fit": "MBG/NBD fit", "pareto_nbd_fit": "Pareto/NBD fit",
+    "intervals": "90 % intervals, 200 draws (BG/NBD + Gamma-Gamma)",
     "clean_duckdb": "read + clean, DuckDB engine", "summary_duckdb": "summary, DuckDB engine (Parquet)",
 }
 README_START = "<!-- results:start -->"
@@ -170,6 +173,7 @@ def worker_kit(csv: str, parquet: str, out: str) -> dict[str, Any]:
     import pandas as pd
 
     from kit.stages import clv, summary  # noqa: F401 - imports are not part of any stage
+    from kit.stages.clv import intervals
     from kit.stages.clean import clean_transactions
     from kit.core.config import Cleaning, InputTable
     from kit.io.read import read_table
@@ -188,12 +192,19 @@ def worker_kit(csv: str, parquet: str, out: str) -> dict[str, Any]:
     gg = _timed(st, mem, "gamma_gamma_fit", lambda: clv.fit_gamma_gamma(s))
     sc = _timed(st, mem, "score_clv", lambda: clv.score(s, bg, gg, horizon_months=12,
                                                         discount_rate_monthly=0.01, margin=1.0))
+    mb = _timed(st, mem, "mbgnbd_fit", lambda: clv.fit_count_model(s, "mbgnbd", time_unit="week"))
+    pn = _timed(st, mem, "pareto_nbd_fit", lambda: clv.fit_count_model(s, "pareto_nbd", time_unit="week"))
+    _timed(st, mem, "intervals", lambda: intervals.customer_intervals(
+        s, bg, gg, 1.0, intervals.draw_parameters(bg, gg, n_draws=200, level=0.9)))
     purchases[["customer_id", "order_date", "amount"]].to_parquet(Path(out) / "clean.parquet", index=False)
     np.savez(Path(out) / "kit.npz", ids=s.index.to_numpy(dtype=str), clv=sc["clv"].to_numpy(),
-             params=[bg.params_[k] for k in clv.BGNBD_PARAMS] + [gg.params_[k] for k in clv.GG_PARAMS])
+             params=[bg.params_[k] for k in clv.BGNBD_PARAMS] + [gg.params_[k] for k in clv.GG_PARAMS],
+             mbgnbd=[mb.params_[k] for k in clv.PARAM_NAMES["mbgnbd"]], mbgnbd_ll=mb.log_likelihood_,
+             pareto_nbd=[pn.params_[k] for k in clv.PARAM_NAMES["pareto_nbd"]], pareto_nbd_ll=pn.log_likelihood_)
     return {"stages": st, "memory_method": mem.method, "clean_rows": len(tx),
             "quarantined_rows": len(res.quarantine), "customers": len(s),
             "bgnbd_patterns": bg.n_patterns_, "bgnbd_status": bg.status_, "gamma_gamma_status": gg.status_,
+            "mbgnbd_status": mb.status_, "pareto_nbd_status": pn.status_,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -232,7 +243,7 @@ def worker_lifetimes(out: str) -> dict[str, Any]:
     import pandas as pd
 
     warnings.filterwarnings("ignore")
-    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
     from lifetimes.utils import summary_data_from_transaction_data
 
     tx = pd.read_parquet(Path(out) / "clean.parquet")  # loading is not a stage
@@ -252,6 +263,9 @@ def worker_lifetimes(out: str) -> dict[str, Any]:
     clv = _timed(st, mem, "score_clv", lambda: ggf.customer_lifetime_value(
         bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"], time=12, discount_rate=0.01, freq="W"))
     params = [bgf.params_[k] for k in ("r", "alpha", "a", "b")] + [ggf.params_[k] for k in ("p", "q", "v")]
+    mbf = _timed(st, mem, "mbgnbd_fit", lambda: ModifiedBetaGeoFitter().fit(s["frequency"], s["recency"], s["T"]))
+    np.random.seed(SEED)  # lifetimes' Pareto/NBD starts at random
+    pnf = _timed(st, mem, "pareto_nbd_fit", lambda: ParetoNBDFitter().fit(s["frequency"], s["recency"], s["T"]))
     # not timed: lifetimes' estimates moved to the exact optimum of lifetimes' own objective,
     # so that parity is also judged against that optimum, not only against BFGS's stopping point
     bgc = _newton_polish(bgf, BetaGeoFitter._negative_log_likelihood,
@@ -262,7 +276,9 @@ def worker_lifetimes(out: str) -> dict[str, Any]:
                                         time=12, discount_rate=0.01, freq="W")
     params_c = [bgc.params_[k] for k in ("r", "alpha", "a", "b")] + [ggc.params_[k] for k in ("p", "q", "v")]
     np.savez(Path(out) / "lifetimes.npz", ids=s.index.to_numpy(dtype=str), clv=np.asarray(clv, dtype=float),
-             params=params, clv_converged=np.asarray(clv_c, dtype=float), params_converged=params_c)
+             params=params, clv_converged=np.asarray(clv_c, dtype=float), params_converged=params_c,
+             mbgnbd=[mbf.params_[k] for k in ("r", "alpha", "a", "b")],
+             pareto_nbd=[pnf.params_[k] for k in ("r", "alpha", "s", "beta")])
     return {"stages": st, "memory_method": mem.method, "customers": len(s),
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -413,7 +429,27 @@ def parity(folder: Path) -> dict[str, Any]:
             "clv_max_rel_diff": float(np.nanmax(clv_rel)), "same_customers": same_customers,
             "bgnbd_gradient_at_kit": grad(k["params"]), "bgnbd_gradient_at_lifetimes": grad(lt["params"]),
             "kit_params": dict(zip(names, (float(v) for v in k["params"]))),
-            "lifetimes_params": dict(zip(names, (float(v) for v in lt["params"])))}
+            "lifetimes_params": dict(zip(names, (float(v) for v in lt["params"]))),
+            **_family_parity(k, lt, data)}
+
+
+def _family_parity(k, lt, data) -> dict[str, float]:
+    """MBG/NBD: largest relative parameter difference; Pareto/NBD (lifetimes' Nelder-Mead stops
+    at tol 1e-4): the kit's log-likelihood gain over lifetimes' estimate, and the parameter gap."""
+    import numpy as np
+
+    from kit.stages import clv
+
+    if "mbgnbd" not in k.files or "mbgnbd" not in lt.files:
+        return {}
+    args = (data["frequency"], data["recency"], data["T"], data["weight"])
+    pareto = dict(zip(("r", "alpha", "s", "beta"), (float(v) for v in lt["pareto_nbd"])))
+    return {
+        "mbgnbd_params_max_rel_diff": float(np.max(np.abs(k["mbgnbd"] - lt["mbgnbd"]) / np.abs(lt["mbgnbd"]))),
+        "pareto_nbd_params_max_rel_diff": float(np.max(np.abs(k["pareto_nbd"] - lt["pareto_nbd"])
+                                                       / np.abs(lt["pareto_nbd"]))),
+        "pareto_nbd_ll_gain": float(k["pareto_nbd_ll"]) - clv.pareto_nbd_log_likelihood(pareto, *args),
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -476,7 +512,8 @@ def markdown(results: dict[str, Any]) -> str:
     for r in results["sizes"]:
         kit, lt = dict(r["kit"]["stages"]), (r.get("lifetimes") or {}).get("stages", {})
         kit.update((r.get("duckdb") or {}).get("stages", {}))
-        for stage in [*KIT_STAGES, "model_total", *[s for s in DUCKDB_STAGES if s in kit]]:
+        stages = [s for s in KIT_STAGES if s in kit]  # results of an earlier version lack the newer stages
+        for stage in [*stages, "model_total", *[s for s in DUCKDB_STAGES if s in kit]]:
             if stage == "model_total":
                 ks = sum(kit[s]["seconds"] for s in MODEL_STAGES)
                 kmb = max(kit[s]["peak_mb"] for s in MODEL_STAGES)
@@ -509,6 +546,7 @@ def markdown(results: dict[str, Any]) -> str:
                          f"{p['params_max_rel_diff_converged']:.1e} | {p['clv_max_rel_diff_converged']:.1e} | "
                          f"{p['bgnbd_gradient_at_kit']:.0e} | {p['bgnbd_gradient_at_lifetimes']:.0e} | "
                          f"{p['bgnbd_gradient_at_lifetimes_converged']:.0e} |")
+    lines += _family_lines([r for r in with_parity if "mbgnbd_params_max_rel_diff" in r["parity"]])
     runs = results.get("kit_runs") or []
     if runs:
         lines += ["", "Whole `kit run` (all notebooks, HTML, deliverables): seconds per notebook (peak MB "
@@ -525,6 +563,23 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {k['label']} | {orders} | {_fmt_s(k['seconds'])} | " + " | ".join(cells)
                          + f" | {_fmt_mb(k['peak_tree_mb'])} |")
     return "\n".join(lines) + "\n"
+
+
+def _family_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Parity of MBG/NBD and Pareto/NBD against lifetimes' fitters (markdown lines)."""
+    if not rows:
+        return []
+    out = ["", "MBG/NBD and Pareto/NBD against lifetimes' ModifiedBetaGeoFitter and ParetoNBDFitter: largest "
+           "relative parameter difference; for Pareto/NBD (lifetimes: Nelder-Mead from a random start, "
+           "tol=1e-4) also the kit's log-likelihood gain over lifetimes' estimate (>= 0: the kit's "
+           "is the better maximum).", "",
+           "| customers | MBG/NBD parameters | Pareto/NBD parameters | Pareto/NBD log-likelihood gain |",
+           "| ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        p = r["parity"]
+        out.append(f"| {r['customers']:,} | {p['mbgnbd_params_max_rel_diff']:.1e} | "
+                   f"{p['pareto_nbd_params_max_rel_diff']:.1e} | {p['pareto_nbd_ll_gain']:.2e} |")
+    return out
 
 
 def update_readme(readme: Path, table: str) -> None:

@@ -44,8 +44,14 @@ def test_every_stage_of_both_paths_is_timed_with_memory(small_benchmark):
     (rec,) = res["sizes"]
     assert rec["customers"] == 2000 and rec["data"]["orders"] > 2000
     kit, lt = rec["kit"]["stages"], rec["lifetimes"]["stages"]
-    assert set(kit) == {"read_csv", "read_parquet", "clean", "summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv"}
-    assert set(lt) == {"summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv"}
+    assert set(kit) == {"read_csv", "read_parquet", "clean", "summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv",
+                        "mbgnbd_fit", "pareto_nbd_fit", "intervals"}
+    assert set(lt) == {"summary", "bgnbd_fit", "gamma_gamma_fit", "score_clv", "mbgnbd_fit", "pareto_nbd_fit"}
+    assert rec["kit"]["mbgnbd_status"] == "ok" and rec["kit"]["pareto_nbd_status"] == "ok"
+    # MBG/NBD: lifetimes' own estimates; Pareto/NBD: never a lower likelihood than lifetimes'
+    par = rec["parity"]
+    assert par["mbgnbd_params_max_rel_diff"] < 1e-6
+    assert par["pareto_nbd_ll_gain"] > -1e-6 and par["pareto_nbd_params_max_rel_diff"] < 0.05
     for stage in (*kit.values(), *lt.values()):
         assert stage["seconds"] >= 0 and stage["peak_mb"] > 10
     # the benchmark data is clean: nothing quarantined, every customer summarised

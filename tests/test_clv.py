@@ -419,7 +419,7 @@ def test_model_params_json_is_plain_json(validation, full_fits):
     d = model_params_json(bg, gg, validation, settings={"horizon_months": 12})
     text = json.dumps(d, allow_nan=False, ensure_ascii=False)
     back = json.loads(text)
-    assert set(back) == {"bgnbd", "gamma_gamma", "validation", "settings", "references"}
+    assert set(back) == {"count_model", "bgnbd", "gamma_gamma", "validation", "settings", "references"}
     assert back["bgnbd"]["params"]["r"] == pytest.approx(bg.params_["r"])
     assert back["validation"]["totals"]["actual"] == 1882
     assert back["validation"]["calibration_end"] == CAL_END
@@ -465,28 +465,29 @@ def assessed(cdnow, full_summary):
     )
     spine.loc["9999"] = np.nan  # a spine customer without purchases
     tx = cdnow.assign(is_return=False)
-    return clv.assess(tx, spine, OBS_END, Clv(time_unit="week", holdout_days=273)), spine
+    return clv.assess(tx, spine, OBS_END, Clv(time_unit="week", holdout_days=273, model="bgnbd")), spine
 
 
 @pytest.mark.slow
 def test_assess_on_cdnow(assessed):
     res, spine = assessed
-    # the stage keeps purchases only (kit.features.purchase_mask: amount > 0); CDNOW's 8 $0
-    # rows are left out, so its fits differ slightly from the published ones
-    paid = load_cdnow("sample").query("amount > 0")
-    ref_v = holdout_validation(paid, CAL_END, OBS_END)
+    # the stage counts CDNOW's 8 $0 rows as transactions (the BTYD convention, issue 15) but
+    # never as spend: the calibration fit is the published one (FHL 2005, 2,357 customers)
+    every = load_cdnow("sample")
+    ref_v = holdout_validation(every, CAL_END, OBS_END)
     assert res.validation is not None and res.validation.totals == pytest.approx(ref_v.totals)
     assert res.validation.bgnbd.params_ == pytest.approx(ref_v.bgnbd.params_)
-    assert abs(res.validation.bgnbd.params_["r"] - 0.2426) < 0.002
-    paid_summary = customer_summary(paid, OBS_END)
-    assert res.bgnbd.params_ == pytest.approx(fit_bgnbd(paid_summary).params_)
-    assert res.gg.params_ == pytest.approx(fit_gamma_gamma(paid_summary).params_)
+    assert {k: round(v, 4) for k, v in res.validation.bgnbd.params_.items()} == {
+        "r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+    whole = customer_summary(every, OBS_END, positive_spend=True)
+    assert res.bgnbd.params_ == pytest.approx(fit_bgnbd(whole).params_)
+    assert res.gg.params_ == pytest.approx(fit_gamma_gamma(clv.spend_summary(whole)).params_)
     assert res.scores.index.equals(spine.index)
     scored = spine.index.intersection(res.summary.index)
-    assert "9999" not in scored and len(scored) == 2349  # 8 customers bought only $0 CDs
+    assert "9999" not in scored and len(scored) == 2357
     assert res.scores.loc[scored, "clv"].notna().all()
     assert res.scores.drop(index=scored).isna().all().all()
-    assert {clv.topic(n) for n in res.notes} == {"model"} and res.notes_on("validation") == []
+    assert [n.code for n in res.notes_on("validation")] == ["clv.validation.model_set"]
     assert any("no purchase" in render(n, "en") for n in res.notes)
     assert any("default margin of 30%" in render(n, "en") for n in res.notes)
     assert all(n.section == "04_clv" for n in res.notes)
@@ -504,8 +505,9 @@ def test_assess_too_short_history_omits_validation_with_a_note():
     res = clv.assess(tx, spine, "2024-04-30")
     assert res.validation is None
     val = [n for n in res.notes if clv.topic(n) == "validation"]
-    assert len(val) == 1 and val[0].kind == "omitted" and "holdout_days" in render(val[0], "en")
-    assert res.notes_on("validation") == val and val[0].code == "clv.validation.too_short"
+    assert [n.code for n in val] == ["clv.validation.too_short", "clv.validation.auto_without_holdout"]
+    assert val[0].kind == "omitted" and "holdout_days" in render(val[0], "en")
+    assert res.notes_on("validation") == val and res.bgnbd.kind_ == "bgnbd"  # auto without a holdout
 
 
 @pytest.mark.slow
@@ -520,7 +522,7 @@ def test_write_artifacts_and_report_tables(assessed, tmp_path):
     out = clv.spine_with_scores(res, spine.assign(clv=-1.0))
     ctx.write_customers(out)
     ctx.write_json("model_params", res.model_params())
-    assert list(out.columns[-5:]) == clv.SPINE_COLUMNS and (out["clv"].dropna() > 0).all()
+    assert list(out.columns[-len(clv.SPINE_COLUMNS):]) == clv.SPINE_COLUMNS and (out["clv"].dropna() > 0).all()
     back = pd.read_parquet(ctx.artifact("customers"))
     assert set(clv.SPINE_COLUMNS) <= set(back.columns) and len(back) == len(spine)
     params = json.loads(ctx.artifact("model_params").read_text(encoding="utf-8"))

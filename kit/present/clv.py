@@ -15,16 +15,20 @@ import pandas as pd
 
 from kit.present import messages
 from kit.stages.clv import (
-    BGNBD_PARAMS,
     GG_PARAMS,
+    MODEL_NAMES,
+    PARAM_NAMES,
     BgNbdResult,
     GammaGammaResult,
     HoldoutValidation,
     attempt_reason,
+    conditional_expectation_table,
 )
+from kit.stages.clv.intervals import IntervalResult
 
 #: Display kinds of the CLV tables beyond the registry's (estimates to 4 decimals, errors to 3).
-KINDS: dict[str, str] = {"clv_estimate": "decimals:4", "clv_std_error": "decimals:4",
+KINDS: dict[str, str] = {"clv_estimate": "decimals:4", "clv_std_error": "decimals:4", "calibration_ll": "decimals:1",
+                         "param_low": "decimals:4", "param_high": "decimals:4", "calibration_estimate": "decimals:4",
                          "mae": "decimals:3", "rmse": "decimals:3"}
 
 #: Columns of :func:`top_customers`, those the spine has, in this order.
@@ -32,13 +36,30 @@ TOP_COLUMNS = ("name", "quadrant", "churn_risk")
 MISSING = "–"
 
 
-def params_table(bgnbd: BgNbdResult, gg: GammaGammaResult) -> pd.DataFrame:
-    """Estimates and standard errors of both models, one row per parameter."""
+def params_table(bgnbd: BgNbdResult, gg: GammaGammaResult, intervals: IntervalResult | None = None,
+                 calibration: BgNbdResult | None = None) -> pd.DataFrame:
+    """Estimates and standard errors of both models, one row per parameter; with
+    ``intervals`` their bounds (``param_low``, ``param_high``), with ``calibration`` the
+    calibration fit's estimate beside the whole period's (``calibration_estimate``)."""
     rows = []
-    for model, res, names in (("BG/NBD", bgnbd, BGNBD_PARAMS), ("Gamma-Gamma", gg, GG_PARAMS)):
+    count = (MODEL_NAMES[bgnbd.kind_], bgnbd, PARAM_NAMES[bgnbd.kind_], "count")
+    for model, res, names, key in (count, ("Gamma-Gamma", gg, GG_PARAMS, "gamma_gamma")):
+        bounds = intervals.parameters.get(key) if intervals is not None else None
         for k in names:
-            rows.append((model, k, res.params_[k], res.standard_errors_[k]))
-    return pd.DataFrame(rows, columns=["clv_model", "clv_param", "clv_estimate", "clv_std_error"])
+            lo, hi = (bounds.loc[k, "low"], bounds.loc[k, "high"]) if bounds is not None else (np.nan, np.nan)
+            cal = calibration.params_.get(k, np.nan) if calibration is not None and key == "count" else np.nan
+            rows.append((model, k, res.params_[k], res.standard_errors_[k], lo, hi, cal))
+    out = pd.DataFrame(rows, columns=["clv_model", "clv_param", "clv_estimate", "clv_std_error", "param_low",
+                                      "param_high", "calibration_estimate"])
+    return out.drop(columns=[c for c in ("param_low", "param_high", "calibration_estimate") if out[c].isna().all()])
+
+
+def interval_totals(customers: pd.DataFrame, intervals: IntervalResult, group: str) -> pd.DataFrame:
+    """Total CLV per ``group`` (quadrant, value_tier) with its interval, one row per key."""
+    t = intervals.totals[group]
+    point = customers.groupby(customers[group].astype(object))["clv"].sum()
+    return pd.DataFrame({group: list(t.index), "total_clv": point.reindex(t.index).to_numpy(),
+                         "total_clv_low": t["low"].to_numpy(), "total_clv_high": t["high"].to_numpy()})
 
 
 def validation_table(validation: HoldoutValidation) -> pd.DataFrame:
@@ -47,7 +68,7 @@ def validation_table(validation: HoldoutValidation) -> pd.DataFrame:
     actual = v.totals["actual"]
     pred = [v.totals["predicted"], v.totals["naive"]]
     return pd.DataFrame({
-        "clv_forecast": ["model", "naive"],
+        "clv_forecast": [v.chosen, "naive"],
         "predicted_purchases": pred,
         "actual_purchases": [actual] * 2,
         "forecast_error": [(p - actual) / actual if actual else np.nan for p in pred],
@@ -56,12 +77,32 @@ def validation_table(validation: HoldoutValidation) -> pd.DataFrame:
     })
 
 
+def comparison_table(validation: HoldoutValidation) -> pd.DataFrame:
+    """The model-choice table (:func:`kit.stages.clv.model_comparison`) with canonical columns."""
+    c = validation.comparison
+    return pd.DataFrame({
+        "count_model": list(c.index), "predicted_purchases": c["predicted"].to_numpy(),
+        "actual_purchases": c["actual"].to_numpy(), "forecast_error": c["error"].to_numpy(),
+        "mae": c["mae"].to_numpy(), "rmse": c["rmse"].to_numpy(), "calibration_ll": c["log_likelihood"].to_numpy()})
+
+
 def conditional_display(validation: HoldoutValidation) -> pd.DataFrame:
-    """The conditional expectation table (FHL05 figure 4) with canonical columns."""
+    """The conditional expectation table (FHL05 figure 4) with canonical columns: the chosen
+    model (``holdout_model``) and, when several were compared, each model (``holdout_<kind>``)."""
     t = validation.conditional
-    return pd.DataFrame({"frequency_cal": t.index.astype(str), "n_customers": t["n"].to_numpy(),
-                         "holdout_actual": t["actual"].to_numpy(), "holdout_model": t["predicted"].to_numpy(),
-                         "holdout_naive": t["naive"].to_numpy()})
+    out = pd.DataFrame({"frequency_cal": t.index.astype(str), "n_customers": t["n"].to_numpy(),
+                        "holdout_actual": t["actual"].to_numpy(), "holdout_model": t["predicted"].to_numpy()})
+    c = validation.customers
+    kinds = [k for k in validation.fits if f"predicted_{k}" in c.columns]
+    if len(kinds) > 1:
+        out = out.drop(columns="holdout_model")
+        max_bin = len(t) - 1
+        for k in kinds:
+            by = conditional_expectation_table(c["frequency_cal"], c["frequency_holdout"], c[f"predicted_{k}"],
+                                               max_bin=max_bin)
+            out[f"holdout_{k}"] = by["predicted"].to_numpy()
+    out["holdout_naive"] = t["naive"].to_numpy()
+    return out
 
 
 def roi_display(roi: pd.DataFrame) -> pd.DataFrame:
@@ -84,8 +125,9 @@ def top_customers(customers: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     for col in TOP_COLUMNS:
         if col in d.columns:
             out[col] = d[col].to_numpy()
-    for col in ("p_alive", "exp_purchases", "exp_avg_value", "clv"):
-        out[col] = d[col].to_numpy()
+    for col in ("p_alive", "exp_purchases", "exp_avg_value", "clv", "clv_low", "clv_high"):
+        if col in d.columns:
+            out[col] = d[col].to_numpy()
     return out
 
 

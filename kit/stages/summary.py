@@ -206,10 +206,18 @@ def _empty_summary(with_amount: bool) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=float) for c in cols}, index=index)
 
 
-def _summarise(per: _Periods, as_of: pd.Timestamp, unit_days: float) -> pd.DataFrame:
-    """Summary from sorted purchase periods (output of :func:`_period_purchases`)."""
+def _summarise(per: _Periods, as_of: pd.Timestamp, unit_days: float, positive_spend: bool = False) -> pd.DataFrame:
+    """Summary from sorted purchase periods (output of :func:`_period_purchases`).
+
+    ``positive_spend``: ``monetary_value`` is the mean of the repeat periods whose summed
+    amount is positive, counted in an extra column ``frequency_spend`` (zero-amount
+    transactions count for ``frequency`` but carry no spend).
+    """
     if not len(per):
-        return _empty_summary(per.amount is not None)
+        out = _empty_summary(per.amount is not None)
+        if positive_spend and per.amount is not None:
+            out["frequency_spend"] = pd.Series([], dtype=float)
+        return out
     starts = np.flatnonzero(per.is_first)
     ends = np.r_[starts[1:], len(per)] - 1
     first, last = per.period[starts], per.period[ends]
@@ -223,7 +231,13 @@ def _summarise(per: _Periods, as_of: pd.Timestamp, unit_days: float) -> pd.DataF
         repeat = per.amount.copy()
         repeat[starts] = 0.0  # the first purchase carries no spend information
         total = np.add.reduceat(repeat, starts)
-        out["monetary_value"] = np.where(frequency > 0, total / np.maximum(frequency, 1.0), 0.0)
+        n_spend = frequency
+        if positive_spend:
+            n_spend = np.add.reduceat((repeat > 0).astype(float), starts)
+            total = np.add.reduceat(np.where(repeat > 0, repeat, 0.0), starts)
+        out["monetary_value"] = np.where(n_spend > 0, total / np.maximum(n_spend, 1.0), 0.0)
+        if positive_spend:
+            out["frequency_spend"] = n_spend
     index = per.ids.take(per.code[starts]).rename("customer_id")
     return pd.DataFrame(out, index=index)
 
@@ -242,6 +256,7 @@ def customer_summary(
     amount_col: str | None = "amount",
     freq: str = "D",
     time_unit: TimeUnit = "week",
+    positive_spend: bool = False,
 ) -> pd.DataFrame:
     """Per-customer BG/NBD and Gamma-Gamma inputs, as lifetimes defines them.
 
@@ -270,12 +285,18 @@ def customer_summary(
         customer in one period count as one purchase with the period's summed amount.
     time_unit : {"day", "week", "month"}
         Unit of ``recency`` and ``T``: day counts divided by 1, 7 or 30.4375.
+    positive_spend : bool
+        The BTYD convention for zero-amount transactions (samples, free replacements): they
+        count as transactions (``frequency``, ``recency``, ``T``) but never enter spend.
+        ``monetary_value`` is then the mean of the repeat periods with a positive summed
+        amount and ``frequency_spend`` their number (the Gamma-Gamma model's ``x``). Equal
+        to the default when no period sums to zero or less.
 
     Returns
     -------
     DataFrame
         Index ``customer_id`` (sorted; one row per customer with a transaction on or before
-        ``as_of``), float columns ``frequency, recency, T [, monetary_value]``.
+        ``as_of``), float columns ``frequency, recency, T [, monetary_value [, frequency_spend]]``.
 
     Examples
     --------
@@ -291,8 +312,8 @@ def customer_summary(
     end = None if as_of is None else _floor_one(as_of, freq)
     per, end = _period_purchases(transactions, customer_col, date_col, amount_col, freq, end)
     if end is None:
-        return _empty_summary(amount_col is not None)
-    return _summarise(per, end, unit_days)
+        return _summarise(per, pd.Timestamp(0), unit_days, positive_spend)
+    return _summarise(per, end, unit_days, positive_spend)
 
 
 def calibration_holdout(

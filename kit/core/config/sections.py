@@ -66,6 +66,9 @@ class Clv(Defaulted):
     defaults_at = "clv"
 
     time_unit: Literal["day", "week", "month"] = Field(description="model time unit")
+    model: Literal["auto", "bgnbd", "mbgnbd", "pareto_nbd"] = Field(
+        description="purchase-count model; auto: the lowest per-customer holdout MAE of the three",
+    )
     holdout_days: int = Field(ge=1, description="holdout length for validation (CDNOW: 39 weeks)")
     horizon_months: int = Field(ge=1, description="expected purchases and CLV horizon H")
     discount_rate_monthly: float = Field(ge=0, lt=1)
@@ -84,6 +87,15 @@ class Clv(Defaulted):
         ge=1, description="shortest calibration period for the holdout validation; None: holdout_days",
     )
     max_frequency_bin: int = Field(ge=1, description="calibration frequencies >= this are pooled ('7+')")
+    one_time_share_warn: float = Field(
+        ge=0, le=1, description="note when more than this share of customers never bought again",
+    )
+    min_calibration_cycles: float = Field(
+        gt=0, description="note when the calibration period is shorter than this many median purchase cycles",
+    )
+    interval_level: float = Field(gt=0, lt=1, description="coverage of the intervals (0.9: the 5th to 95th percentile)")
+    interval_draws: int = Field(ge=20, description="parameter draws behind the intervals")
+    interval_seed: int = Field(ge=0, description="seed of the parameter draws (reproducible intervals)")
 
 
 # --------------------------------------------------------------------------------------
@@ -154,6 +166,9 @@ class Report(Defaulted):
     top_n: int = Field(ge=1, description="rows in top-N tables")
     sample_rows: int = Field(ge=1, description="example rows per quarantine reason / persona")
     max_plot_points: int = Field(ge=100, description="scatter plots sample above this")
+    interactive_rows: int = Field(
+        ge=1, description="HTML tables showing more rows than this are sortable and filterable"
+    )
     index_top_actions: int = Field(ge=1, description="rows of 'top actions' on the index page")
     excel_max_rows: int = Field(
         ge=1, le=1_048_575,

@@ -161,3 +161,49 @@ def plot_clv_distribution(
     ax.xaxis.set_major_formatter(money_formatter(currency))
     ax.set(**labels)
     return ax
+
+
+def plot_period_transactions(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "zh") -> Axes:
+    """Customers by calibration repeat purchases, observed vs the model's expectation
+    (lifetimes' ``plot_period_transactions``; :func:`kit.stages.clv.period_transactions`)."""
+    ax = new_ax(ax)
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["actual"], width=0.4, color=PALETTE[0], label=text("clv.plot.actual", lang))
+    ax.bar(x + 0.2, table["expected"], width=0.4, color=PALETTE[1], label=text("clv.plot.model", lang))
+    ax.set_xticks(x, [str(i) for i in table.index])
+    ax.set(title=text("clv.plot.period_title", lang), xlabel=text("clv.plot.conditional_x", lang),
+           ylabel=text("clv.plot.customers", lang))
+    ax.legend()
+    return ax
+
+
+def plot_tracking_incremental(incremental: pd.DataFrame, *, ax: Axes | None = None, lang: str = "zh",
+                              calibration_weeks: float | None = None) -> Axes:
+    """Weekly repeat purchases, actual vs model (:func:`kit.stages.clv.incremental_tracking`)."""
+    ax = new_ax(ax)
+    ax.plot(incremental.index, incremental["actual"], color=PALETTE[0], label=text("clv.plot.actual", lang))
+    ax.plot(incremental.index, incremental["predicted"], color=PALETTE[1], linestyle="--",
+            label=text("clv.plot.model", lang))
+    if calibration_weeks is not None and np.isfinite(calibration_weeks):
+        ax.axvline(calibration_weeks, color="#888888", linestyle=":", label=text("clv.plot.calibration_end", lang))
+    ax.set(title=text("clv.plot.incremental_title", lang), xlabel=text("clv.plot.tracking_x", lang),
+           ylabel=text("clv.plot.incremental_y", lang))
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    return ax
+
+
+def plot_p_alive_history(history: pd.DataFrame, *, ax: Axes | None = None, lang: str = "zh") -> Axes:
+    """P(alive) over time per customer, purchases marked (lifetimes' ``plot_history_alive``;
+    :func:`kit.stages.clv.p_alive_history`)."""
+    ax = new_ax(ax)
+    for i, (cid, d) in enumerate(history.groupby("customer_id", sort=False)):
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(d["date"], d["p_alive"], color=color, label=str(cid))
+        bought = d[d["purchase"]]
+        ax.scatter(bought["date"], bought["p_alive"], color=color, marker="o", s=18)
+    ax.set(title=text("clv.plot.history_title", lang), ylabel=text("clv.plot.p_alive", lang))
+    ax.set_ylim(0, 1.02)
+    if len(history):
+        ax.legend(title=text("clv.plot.customer", lang))
+    return ax

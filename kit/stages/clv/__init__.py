@@ -1,4 +1,12 @@
-"""Probabilistic customer lifetime value: BG/NBD + Gamma-Gamma, validation, scoring, ROI.
+"""Probabilistic customer lifetime value: BG/NBD, MBG/NBD or Pareto/NBD + Gamma-Gamma,
+validation, scoring, intervals, ROI.
+
+Issue 15 added: the model family (:mod:`.family`, :mod:`.family_forms`, :mod:`.fitters`:
+MBG/NBD and Pareto/NBD beside BG/NBD, fitted on the calibration period and compared on the
+holdout; ``cfg.clv.model: auto`` takes the lowest per-customer MAE), zero-amount orders
+counted as transactions but never as spend (:func:`transaction_mask`), the notes on what
+the model cannot see (:mod:`.caveats`), intervals from the parameters' sampling
+distribution (:mod:`.intervals`) and lifetimes' diagnostics (:mod:`.diagnostics`).
 
 The pipeline of DOMAIN.md section 4, in the order a notebook calls it:
 
@@ -48,6 +56,7 @@ from kit.stages.clv.assess import (
     model_params_json,
     spine_with_scores,
     topic,
+    transaction_mask,
 )
 from kit.stages.clv.closed_forms import (
     _conditional_expected,
@@ -67,7 +76,9 @@ from kit.stages.clv.fit import (
     _standard_errors,
     _unscale_gamma_gamma,
     attempt_reason,
+    MODEL_NAMES,
     fit_bgnbd,
+    fit_count_model,
     fit_gamma_gamma,
 )
 from kit.stages.clv.likelihood import (
@@ -84,7 +95,7 @@ from kit.stages.clv.likelihood import (
     bgnbd_log_likelihood,
     gamma_gamma_log_likelihood,
 )
-from kit.stages.clv.results import SECTION, BgNbdResult, GammaGammaResult, clv_note
+from kit.stages.clv.results import SECTION, BgNbdResult, CountModelResult, GammaGammaResult, clv_note
 from kit.stages.clv.scoring import (
     CHURN_ORDER,
     _periods_per_month,
@@ -96,9 +107,17 @@ from kit.stages.clv.scoring import (
     p_alive_matrix,
     roi_table,
     score,
+    spend_summary,
 )
+from kit.stages.clv.diagnostics import action_customers, incremental_tracking, p_alive_history, period_transactions
+from kit.stages.clv.family import mbgnbd_log_likelihood, pareto_nbd_log_likelihood
+from kit.stages.clv.family_forms import PARAM_NAMES
+from kit.stages.clv.fitters import FastModifiedBetaGeoFitter, FastParetoNBDFitter
 from kit.stages.clv.validation import (
+    MODELS,
     HoldoutValidation,
+    choose_model,
+    model_comparison,
     conditional_expectation_table,
     cumulative_tracking,
     holdout_split,
@@ -107,6 +126,9 @@ from kit.stages.clv.validation import (
 )
 
 __all__ = [
+    "action_customers", "incremental_tracking", "p_alive_history", "period_transactions",
+    "MODELS", "MODEL_NAMES", "PARAM_NAMES", "CountModelResult", "FastModifiedBetaGeoFitter", "FastParetoNBDFitter",
+    "choose_model", "fit_count_model", "mbgnbd_log_likelihood", "model_comparison", "pareto_nbd_log_likelihood",
     "ATTEMPT_PREFIX", "BGNBD_PARAMS", "CHURN_ORDER", "GG_PARAMS", "LIFETIMES_PERIODS_PER_MONTH", "SECTION",
     "SPINE_COLUMNS", "VALIDATION_PREFIX", "BgNbdResult", "ClvAssessment", "GammaGammaResult",
     "HoldoutValidation", "assess", "attempt_reason", "bgnbd_log_likelihood", "churn_value_concentration",
@@ -114,5 +136,5 @@ __all__ = [
     "discounted_expected_purchases", "expected_purchases_matrix", "fit_bgnbd", "fit_gamma_gamma",
     "gamma_gamma_log_likelihood", "holdout_split", "holdout_validation", "model_params_json",
     "naive_holdout_purchases", "p_alive_by_churn_risk", "p_alive_matrix", "roi_table", "score",
-    "spine_with_scores", "topic",
+    "spine_with_scores", "spend_summary", "topic", "transaction_mask",
 ]

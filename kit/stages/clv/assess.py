@@ -16,15 +16,17 @@ import pandas as pd
 
 from kit.core.config import Clv
 from kit.core.notes import Msg, Note
-from kit.stages.clv.fit import attempt_reason, fit_bgnbd, fit_gamma_gamma
+from kit.stages.clv.caveats import caveats
+from kit.stages.clv.intervals import INTERVAL_COLUMNS, IntervalResult, spine_intervals
+from kit.stages.clv.fit import MODEL_NAMES, attempt_reason, fit_count_model, fit_gamma_gamma
 from kit.stages.clv.results import BgNbdResult, GammaGammaResult, clv_note
-from kit.stages.clv.scoring import customer_margin, score
-from kit.stages.clv.validation import HoldoutValidation, holdout_split, holdout_validation
+from kit.stages.clv.scoring import customer_margin, score, spend_summary
+from kit.stages.clv.validation import MODELS, HoldoutValidation, holdout_split, holdout_validation
 from kit.stages.features import purchase_mask
 from kit.stages.summary import customer_summary
 
 #: Columns 04_clv adds to the spine (docs/ARCHITECTURE.md).
-SPINE_COLUMNS = ["p_alive", "exp_purchases", "exp_avg_value", "clv", "clv_rank"]
+SPINE_COLUMNS = ["p_alive", "exp_purchases", "exp_avg_value", "clv", "clv_rank", *INTERVAL_COLUMNS]
 
 #: Notes whose code starts with this belong to the validation section of the report.
 VALIDATION_PREFIX = "clv.validation."
@@ -56,6 +58,11 @@ class ClvAssessment:
         to the validation section (``clv.validation.*`` codes) or to the model.
     settings : dict
         The settings used (for ``model_params.json``).
+    indicative : bool
+        The chosen model's holdout error is above the naive baseline's: CLV is indicative.
+    intervals : IntervalResult or None
+        ``cfg.clv.interval_level`` intervals (:mod:`kit.stages.clv.intervals`): per customer
+        (also in ``scores``), total CLV per quadrant and tier, per parameter.
     """
 
     summary: pd.DataFrame
@@ -65,6 +72,8 @@ class ClvAssessment:
     scores: pd.DataFrame
     notes: list[Note]
     settings: dict[str, Any]
+    indicative: bool = False
+    intervals: IntervalResult | None = None
 
     def notes_on(self, about: Topic) -> list[Note]:
         """The notes of one topic (``validation`` or ``model``), in report order."""
@@ -72,12 +81,32 @@ class ClvAssessment:
 
     def model_params(self) -> dict[str, Any]:
         """The content of ``artifacts/model_params.json`` (:func:`model_params_json`)."""
-        return model_params_json(self.bgnbd, self.gg, self.validation, self.settings)
+        out = model_params_json(self.bgnbd, self.gg, self.validation, self.settings)
+        out["clv_indicative"] = self.indicative
+        out["intervals"] = _clean(_intervals_record(self.intervals)) if self.intervals is not None else None
+        return out
+
+
+def transaction_mask(transactions: pd.DataFrame) -> pd.Series:
+    """Rows the purchase-count models count: purchases and zero-amount orders.
+
+    :func:`kit.stages.features.purchase_mask` (not a return, amount > 0) plus the rows of
+    amount 0 that are not returns. Such rows reach the clean data only with
+    ``cleaning.zero_amount: keep`` (samples, free replacements: the BTYD convention counts
+    them as transactions; CDNOW has 80); an order netted to zero by its refund is
+    quarantined as ``fully_refunded`` and never arrives here. They never enter spend
+    (:func:`kit.stages.summary.customer_summary` with ``positive_spend``).
+    """
+    amount = pd.to_numeric(transactions["amount"]).astype(float)
+    zero = amount == 0
+    if "is_return" in transactions.columns:
+        zero &= ~transactions["is_return"].fillna(False).astype(bool)
+    return purchase_mask(transactions) | zero
 
 
 def _purchases(transactions: pd.DataFrame) -> pd.DataFrame:
-    """The purchases (:func:`kit.stages.features.purchase_mask`), customer ids coded once."""
-    purchases = transactions[purchase_mask(transactions).to_numpy()]
+    """The transactions (:func:`transaction_mask`), customer ids coded once."""
+    purchases = transactions[transaction_mask(transactions).to_numpy()]
     if len(purchases) and not isinstance(purchases["customer_id"].dtype, pd.CategoricalDtype):
         # three summaries below (calibration, tracking, whole period): code the ids once
         purchases = purchases.assign(customer_id=pd.Categorical(purchases["customer_id"]))
@@ -102,11 +131,38 @@ def _validate(purchases: pd.DataFrame, as_of: pd.Timestamp, cfg: Clv,
     if split is None:
         return None, [clv_note("clv.validation.too_short", "omitted", holdout_days=cfg.holdout_days)]
     validation = holdout_validation(purchases, *split, time_unit=cfg.time_unit,
-                                    max_bin=cfg.max_frequency_bin, **fit_kw)
+                                    max_bin=cfg.max_frequency_bin, models=MODELS, model=cfg.model, **fit_kw)
     if validation.bgnbd.converged_:
-        return validation, []
+        return validation, [_choice_note(validation, cfg.model)]
     why = _attempts_msg(validation.bgnbd.attempts_)
     return None, [clv_note("clv.validation.failed", "omitted", date=f"{split[0]:%Y-%m-%d}", why=why)]
+
+
+def _choice_note(validation: HoldoutValidation, model: str) -> Note:
+    """Which model scores the customers and how it did on the holdout against the others."""
+    cmp = validation.comparison
+    chosen = validation.chosen
+    mae = float(cmp.loc[chosen, "mae"])
+    others = cmp.drop(index=[chosen, "naive"])["mae"].dropna()
+    runner = str(others.idxmin()) if len(others) else None
+    params = dict(model=MODEL_NAMES[chosen], mae=mae, naive_mae=float(cmp.loc["naive", "mae"]))
+    if runner is None:
+        return clv_note("clv.validation.model_only", "info", **params)
+    gap = float(others.min()) - mae
+    params.update(runner=MODEL_NAMES[runner], runner_mae=float(others.min()),
+                  share=gap / float(others.min()) if float(others.min()) else 0.0)
+    code = "clv.validation.model_auto" if model == "auto" else "clv.validation.model_set"
+    return clv_note(code, "info", **params)
+
+
+def _chosen_model(validation: HoldoutValidation | None, cfg: Clv) -> tuple[str, list[Note]]:
+    """The model that scores: the validation's choice, else the configured one (auto without a
+    holdout: BG/NBD, with a note)."""
+    if validation is not None:
+        return validation.chosen, []
+    if cfg.model != "auto":
+        return cfg.model, []
+    return "bgnbd", [clv_note("clv.validation.auto_without_holdout", "warning")]
 
 
 def _margin_note(margin: pd.Series, default: float) -> Note:
@@ -145,15 +201,27 @@ def assess(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, settings:
     fit_kw = dict(penalizer=cfg.penalizer, retry_penalizer=cfg.retry_penalizer, max_param=cfg.max_param)
     validation, notes = _validate(purchases, as_of, cfg, fit_kw)
 
-    summary = customer_summary(purchases, as_of, time_unit=cfg.time_unit)
-    bg = fit_bgnbd(summary, time_unit=cfg.time_unit, **fit_kw)
-    gg = fit_gamma_gamma(summary, corr_warn=cfg.corr_warn, min_repeat_customers=cfg.min_repeat_customers, **fit_kw)
+    summary = customer_summary(purchases, as_of, time_unit=cfg.time_unit, positive_spend=True)
+    kind, choice_notes = _chosen_model(validation, cfg)
+    notes += choice_notes
+    bg = fit_count_model(summary, kind, time_unit=cfg.time_unit, **fit_kw)
+    gg = fit_gamma_gamma(spend_summary(summary), corr_warn=cfg.corr_warn,
+                         min_repeat_customers=cfg.min_repeat_customers, **fit_kw)
     notes += [*bg.notes_, *gg.notes_]
+    cv = caveats(summary, validation, kind, time_unit=cfg.time_unit, one_time_share_warn=cfg.one_time_share_warn,
+                 min_calibration_cycles=cfg.min_calibration_cycles)
+    notes += cv.notes
 
     margin = customer_margin(customers, cfg.margin, cfg.use_order_margin)
     notes.append(_margin_note(margin, cfg.margin))
     scores, score_notes = _scores(customers, summary, bg, gg, margin, cfg)
-    return ClvAssessment(summary, validation, bg, gg, scores, notes + score_notes, cfg.model_dump())
+    iv = spine_intervals(customers, summary, bg, gg, margin, level=cfg.interval_level, n_draws=cfg.interval_draws,
+                         seed=cfg.interval_seed, horizon_months=cfg.horizon_months,
+                         discount_rate_monthly=cfg.discount_rate_monthly, periods_per_month=cfg.periods_per_month)
+    if iv is not None:
+        scores[INTERVAL_COLUMNS] = iv.customers[INTERVAL_COLUMNS]
+    return ClvAssessment(summary, validation, bg, gg, scores, notes + score_notes, cfg.model_dump(), cv.indicative,
+                         iv)
 
 
 def spine_with_scores(result: ClvAssessment, customers: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +258,7 @@ def _clean(v: Any) -> Any:
 
 def _bgnbd_record(bgnbd: BgNbdResult) -> dict[str, Any]:
     return {
-        "params": bgnbd.params_, "standard_errors": bgnbd.standard_errors_,
+        "model": bgnbd.kind_, "params": bgnbd.params_, "standard_errors": bgnbd.standard_errors_,
         "log_likelihood": bgnbd.log_likelihood_, "n_customers": bgnbd.n_customers_,
         "n_patterns": bgnbd.n_patterns_, "status": bgnbd.status_, "converged": bgnbd.converged_,
         "penalizer": bgnbd.penalizer_, "time_unit": bgnbd.time_unit_, "attempts": bgnbd.attempts_,
@@ -210,6 +278,15 @@ def _gamma_gamma_record(gg: GammaGammaResult) -> dict[str, Any]:
     }
 
 
+def _intervals_record(iv: IntervalResult) -> dict[str, Any]:
+    return {
+        "method": "asymptotic normal of the MLE in log-parameters, covariance inv(exact Hessian) / customers",
+        "level": iv.level, "draws": iv.n_draws,
+        "parameters": {k: t.to_dict(orient="index") for k, t in iv.parameters.items()},
+        "totals": {k: t.to_dict(orient="index") for k, t in iv.totals.items()},
+    }
+
+
 def _validation_record(v: HoldoutValidation) -> dict[str, Any]:
     return {
         "calibration_end": v.calibration_end, "observation_end": v.observation_end,
@@ -217,6 +294,11 @@ def _validation_record(v: HoldoutValidation) -> dict[str, Any]:
         "totals": v.totals, "errors": v.errors.to_dict(orient="index"),
         "calibration_params": v.bgnbd.params_, "calibration_log_likelihood": v.bgnbd.log_likelihood_,
         "calibration_status": v.bgnbd.status_, "notes": v.bgnbd.notes_,
+        "model": v.chosen,
+        "comparison": v.comparison.to_dict(orient="index") if v.comparison is not None else None,
+        "calibration_fits": {k: {"params": f.params_, "standard_errors": f.standard_errors_,
+                                 "log_likelihood": f.log_likelihood_, "status": f.status_}
+                             for k, f in v.fits.items()},
     }
 
 
@@ -237,7 +319,7 @@ def model_params_json(
         model's parameters), ``settings`` as given, ``references``. JSON-safe (NaN becomes
         null).
     """
-    out: dict[str, Any] = {"bgnbd": _bgnbd_record(bgnbd)}
+    out: dict[str, Any] = {"count_model": bgnbd.kind_, bgnbd.kind_: _bgnbd_record(bgnbd)}
     if gg is not None:
         out["gamma_gamma"] = _gamma_gamma_record(gg)
     if validation is not None:

@@ -19,7 +19,10 @@ import numpy as np
 import pandas as pd
 
 from kit.core.notes import Msg, Note
+from kit.stages.clv import family_forms as forms
 from kit.stages.clv.closed_forms import _conditional_expected_rows, _p_alive
+from kit.stages.clv.family import mbgnbd_log_likelihood, pareto_nbd_log_likelihood
+from kit.stages.clv.fitters import FastModifiedBetaGeoFitter, FastParetoNBDFitter
 from kit.stages.clv.likelihood import (
     BGNBD_PARAMS,
     GG_PARAMS,
@@ -142,19 +145,38 @@ def _replace(result, **changes):
 # --------------------------------------------------------------------------------------
 
 
-def _bgnbd_checks(data: pd.DataFrame, args: tuple) -> tuple[Callable, Callable]:
+#: Display name of each purchase-count model (a proper name, the same in every language).
+MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
+
+_LOG_LIKELIHOOD = {"bgnbd": bgnbd_log_likelihood, "mbgnbd": mbgnbd_log_likelihood,
+                   "pareto_nbd": pareto_nbd_log_likelihood}
+
+
+def _fitter_class(kind: str):
+    if kind == "bgnbd":
+        return _fast_fitter("bgnbd")
+    return {"mbgnbd": FastModifiedBetaGeoFitter, "pareto_nbd": FastParetoNBDFitter}[kind]
+
+
+def _bgnbd_checks(data: pd.DataFrame, args: tuple, kind: str = "bgnbd") -> tuple[Callable, Callable]:
     """``(scaled_of, predictions_finite)`` for :func:`_attempt` on the compressed ``data``."""
     scale = 1.0 / float(data["T"].max())  # lifetimes fits on time scaled to max(T) = 1
+    names = forms.PARAM_NAMES[kind]
 
     def scaled_of(f):
-        r, alpha, a, b = (float(f.params_[k]) for k in BGNBD_PARAMS)
-        return {"r": r, "alpha/max(T)": alpha * scale, "a": a, "b": b}
+        v = {k: float(f.params_[k]) for k in names}
+        timed = {"alpha", "beta"}
+        return {(f"{k}/max(T)" if k in timed else k): (x * scale if k in timed else x) for k, x in v.items()}
 
     def predictions_finite(f):
-        prm = dict(zip(BGNBD_PARAMS, (float(v) for v in f.params_.to_numpy())))
+        prm = dict(zip(names, (float(v) for v in f.params_.to_numpy())))
         with np.errstate(all="ignore"):
-            ok = np.isfinite(_p_alive(prm, *args)) & np.isfinite(
-                _conditional_expected_rows(prm, data["T"].max(), *args)[:, 0])
+            if kind == "bgnbd":
+                ok = np.isfinite(_p_alive(prm, *args)) & np.isfinite(
+                    _conditional_expected_rows(prm, data["T"].max(), *args)[:, 0])
+            else:
+                ok = np.isfinite(forms.p_alive(kind, prm, *args)) & np.isfinite(
+                    forms.conditional_expected(kind, prm, data["T"].max(), *args))
         if ok.all():
             return None
         return Msg(ATTEMPT_PREFIX + "nonfinite_predictions", n=int((~ok).sum()))
@@ -163,9 +185,12 @@ def _bgnbd_checks(data: pd.DataFrame, args: tuple) -> tuple[Callable, Callable]:
 
 
 def _bgnbd_notes(n: int, k: int, ll: float, status: str, tried, penalizer: float, retry_penalizer: float,
-                 se: Mapping[str, float]) -> list[Note]:
-    """What the notes of a successful BG/NBD fit say."""
-    notes = [clv_note("clv.bgnbd_fitted", "info", n=n, k=k, ll=ll)]
+                 se: Mapping[str, float], kind: str = "bgnbd") -> list[Note]:
+    """What the notes of a successful BG/NBD (MBG/NBD, Pareto/NBD) fit say."""
+    if kind == "bgnbd":
+        notes = [clv_note("clv.bgnbd_fitted", "info", n=n, k=k, ll=ll)]
+    else:
+        notes = [clv_note(f"clv.{kind}_fitted", "info", n=n, k=k, ll=ll)]
     if status == "retried":
         p1, why = tried[0]
         notes.append(clv_note("clv.bgnbd_retried", "warning", p1=p1, why=why, penalizer=retry_penalizer))
@@ -183,6 +208,7 @@ def fit_bgnbd(
     max_param: float = 1e4,
     *,
     time_unit: str = "week",
+    kind: str = "bgnbd",
 ) -> BgNbdResult:
     """Fit the BG/NBD model of FHL05 by maximum likelihood, retrying once with a penalty.
 
@@ -206,6 +232,8 @@ def fit_bgnbd(
         non-finite predictions for any fitted history.
     time_unit : str
         Unit of ``recency`` and ``T``, recorded with the result (``alpha`` is in it).
+    kind : {"bgnbd", "mbgnbd", "pareto_nbd"}
+        The model (:func:`fit_count_model`); BG/NBD by default.
 
     Returns
     -------
@@ -213,26 +241,46 @@ def fit_bgnbd(
         ``status_`` "ok", "retried" or "failed" (then ``params_`` are NaN and the model
         cannot predict).
     """
+    return fit_count_model(summary, kind, penalizer, retry_penalizer, max_param, time_unit=time_unit)
+
+
+def fit_count_model(
+    summary: pd.DataFrame,
+    kind: str = "bgnbd",
+    penalizer: float = 0.0,
+    retry_penalizer: float = 0.001,
+    max_param: float = 1e4,
+    *,
+    time_unit: str = "week",
+) -> BgNbdResult:
+    """Fit a purchase-count model: BG/NBD (FHL05), MBG/NBD (Batislam et al. 2007) or
+    Pareto/NBD (Schmittlein et al. 1987), with the manners of :func:`fit_bgnbd`.
+
+    On compressed ``(x, t_x, T)`` patterns with weights, with the kit's fitters (lifetimes'
+    objective on exact derivatives; :mod:`kit.stages.clv.fitters`), one penalised retry.
+    """
     _check_summary(summary)
+    names = forms.PARAM_NAMES[kind]
     data = compress(summary)
     n, k = len(summary), len(data)
-    failed = BgNbdResult(_nan_params(BGNBD_PARAMS), _nan_params(BGNBD_PARAMS), math.nan, n, k,
-                         "failed", math.nan, time_unit)
+    failed = BgNbdResult(_nan_params(names), _nan_params(names), math.nan, n, k,
+                         "failed", math.nan, time_unit, kind_=kind)
+    code = "clv.bgnbd" if kind == "bgnbd" else f"clv.{kind}"
     if n == 0 or summary["frequency"].sum() == 0:
         why = Msg("clv.why.no_customers" if n == 0 else "clv.why.no_repeat_buyer")
-        return _replace(failed, notes_=[clv_note("clv.bgnbd_not_fitted", "omitted", why=why)])
+        return _replace(failed, notes_=[clv_note(f"{code}_not_fitted", "omitted", why=why)])
     args = (data["frequency"], data["recency"], data["T"])
-    scaled_of, predictions_finite = _bgnbd_checks(data, args)
-    status, pen, fitter, tried = _fit_with_retry(_fast_fitter("bgnbd"), data, args, scaled_of, max_param,
+    scaled_of, predictions_finite = _bgnbd_checks(data, args, kind)
+    status, pen, fitter, tried = _fit_with_retry(_fitter_class(kind), data, args, scaled_of, max_param,
                                                  predictions_finite, penalizer, retry_penalizer)
     if fitter is None:
-        return _replace(failed, notes_=[_failed_note("clv.bgnbd_failed", tried)], attempts_=_attempts(tried))
+        return _replace(failed, notes_=[_failed_note(f"{code}_failed", tried)], attempts_=_attempts(tried))
 
-    params = dict(zip(BGNBD_PARAMS, (float(v) for v in fitter.params_.to_numpy())))
-    ll = bgnbd_log_likelihood(params, data["frequency"], data["recency"], data["T"], data["weight"])
-    se = _standard_errors(fitter, BGNBD_PARAMS)
-    notes = _bgnbd_notes(n, k, ll, status, tried, penalizer, retry_penalizer, se)
-    return BgNbdResult(params, se, ll, n, k, status, pen, time_unit, notes, _attempts(tried, pen), fitter)
+    params = dict(zip(names, (float(v) for v in fitter.params_[list(names)].to_numpy())))
+    ll = _LOG_LIKELIHOOD[kind](params, data["frequency"], data["recency"], data["T"], data["weight"])
+    se = _standard_errors(fitter, names)
+    notes = _bgnbd_notes(n, k, ll, status, tried, penalizer, retry_penalizer, se, kind)
+    return BgNbdResult(params, se, ll, n, k, status, pen, time_unit, notes, _attempts(tried, pen), fitter, kind)
 
 
 # --------------------------------------------------------------------------------------

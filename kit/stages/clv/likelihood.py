@@ -158,6 +158,8 @@ class _BgNbdObjective:
     """
 
     n_params = 4
+    #: ``A2``'s ``b``-terms read ``b + x + shift``, ``a + b + x + shift`` (MBG/NBD: 1).
+    shift = 0.0
 
     def __init__(self, x, tx, T, w, penalizer: float):
         x, tx, T, w = (np.asarray(v, dtype=float).ravel() for v in (x, tx, T, w))
@@ -187,17 +189,18 @@ class _BgNbdObjective:
         """A1 + A2 (frequency-only terms): their log-likelihood; sets ``g`` and ``h``."""
         r, al, a, b = p
         xu, wx, W = self.xu, self.wx, self.w_sum
-        ll = _dot(wx, gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xu) - gammaln(b)
-                  - gammaln(a + b + xu)) + r * math.log(al) * W
+        xb = xu + self.shift if self.shift else xu
+        ll = _dot(wx, gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xb) - gammaln(b)
+                  - gammaln(a + b + xb)) + r * math.log(al) * W
         g[0] = wx @ (digamma(r + xu) - digamma(r)) + math.log(al) * W
         g[1] = r * W / al
-        g[2] = wx @ (digamma(a + b) - digamma(a + b + xu))
-        g[3] = wx @ (digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu))
+        g[2] = wx @ (digamma(a + b) - digamma(a + b + xb))
+        g[3] = wx @ (digamma(a + b) + digamma(b + xb) - digamma(b) - digamma(a + b + xb))
         h[0, 0] = wx @ (polygamma(1, r + xu) - polygamma(1, r))
         h[0, 1] = W / al
         h[1, 1] = -r * W / al**2
-        h[2, 2] = h[2, 3] = wx @ (polygamma(1, a + b) - polygamma(1, a + b + xu))
-        h[3, 3] = wx @ (polygamma(1, a + b) + polygamma(1, b + xu) - polygamma(1, b) - polygamma(1, a + b + xu))
+        h[2, 2] = h[2, 3] = wx @ (polygamma(1, a + b) - polygamma(1, a + b + xb))
+        h[3, 3] = wx @ (polygamma(1, a + b) + polygamma(1, b + xb) - polygamma(1, b) - polygamma(1, a + b + xb))
         return ll
 
     def _no_repeat_terms(self, p: np.ndarray, g: np.ndarray, h: np.ndarray) -> float:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from kit.core.notes import Note
-from kit.stages.clv.closed_forms import _conditional_expected, _expected_population, _p_alive
+from kit.stages.clv import family_forms as forms
 from kit.stages.clv.likelihood import GG_PARAMS
 
 #: The section the CLV notes belong to (notebook 04_clv).
@@ -51,6 +51,9 @@ class BgNbdResult:
         ``clv.attempt.<reason>``) and ``params`` its numbers.
     model_ : lifetimes.BetaGeoFitter or None
         The underlying fitter (None when failed).
+    kind_ : {"bgnbd", "mbgnbd", "pareto_nbd"}
+        The purchase-count model (the same class holds all three; ``params_`` are ``r, alpha,
+        a, b`` or, for Pareto/NBD, ``r, alpha, s, beta``).
     """
 
     params_: dict[str, float]
@@ -64,6 +67,7 @@ class BgNbdResult:
     notes_: list[Note] = field(default_factory=list)
     attempts_: list[dict[str, Any]] = field(default_factory=list)
     model_: Any = field(default=None, repr=False, compare=False)
+    kind_: str = "bgnbd"
 
     @property
     def converged_(self) -> bool:
@@ -71,22 +75,26 @@ class BgNbdResult:
 
     def _require(self) -> None:
         if not self.converged_:
-            raise ValueError("The BG/NBD fit failed (see notes_); it cannot predict.")
+            raise ValueError(f"The {self.kind_} fit failed (see notes_); it cannot predict.")
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:
         """P(alive) per customer; arrays of equal shape in, same shape out."""
         self._require()
-        return _p_alive(self.params_, frequency, recency, T)
+        return forms.p_alive(self.kind_, self.params_, frequency, recency, T)
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """Expected repeat purchases in the next ``t`` time units given each history (eq. 10)."""
         self._require()
-        return _conditional_expected(self.params_, t, frequency, recency, T)
+        return forms.conditional_expected(self.kind_, self.params_, t, frequency, recency, T)
 
     def expected_population(self, t) -> np.ndarray:
         """Expected repeat purchases of a new customer within ``t`` time units (eq. 9)."""
         self._require()
-        return _expected_population(self.params_, t)
+        return forms.expected_population(self.kind_, self.params_, t)
+
+
+#: The purchase-count model result (BG/NBD, MBG/NBD or Pareto/NBD; see ``kind_``).
+CountModelResult = BgNbdResult
 
 
 @dataclass(frozen=True)

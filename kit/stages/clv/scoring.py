@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from kit.stages.clv import family_forms as forms
 from kit.stages.clv.closed_forms import _denominator, _first, _hyp_part, _pairs
 from kit.stages.clv.likelihood import LIFETIMES_PERIODS_PER_MONTH, _check_summary
 from kit.stages.clv.results import BgNbdResult, GammaGammaResult
@@ -55,16 +56,46 @@ def discounted_expected_purchases(
         return np.zeros(0), np.zeros(0)
     prm = bgnbd.params_
     months = np.arange(horizon_months + 1)
-    # E[Y(t) | x, t_x, T] = first(x) / denominator(x, t_x, T) * hyp_part(t, x, T): the costly
-    # hypergeometric part once per distinct (x, T) pair and month, the rest once per customer
+    # E[Y(t) | x, t_x, T] = factor(x, t_x, T) * time_part(t, x, T): the costly (hypergeometric)
+    # time part once per distinct (x, T) pair and month, the factor once per customer
     xu, tu, pair = _pairs(x, T)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        hyp = _hyp_part(prm, months[None, :] * periods_per_month, xu[:, None], tu[:, None])
+        hyp = _time_part(bgnbd.kind_, prm, months[None, :] * periods_per_month, xu[:, None], tu[:, None])
         hyp[:, 0] = 0.0
         discount = (1.0 + discount_rate_monthly) ** -months[1:].astype(float)
         per_pair = np.einsum("ij,j->i", np.diff(hyp, axis=1), discount)  # no threaded BLAS
-        factor = _first(prm, x) / _denominator(prm, x, tx, T)
+        factor = _factor(bgnbd.kind_, prm, x, tx, T)
     return factor * hyp[pair, -1], factor * per_pair[pair]
+
+
+def _time_part(kind: str, prm, t, x, T) -> np.ndarray:
+    """The part of E[Y(t) | x, t_x, T] that depends on ``t`` (and ``x, T``), per model."""
+    if kind == "mbgnbd":
+        return forms.mbg_hyp_part(prm, t, x, T)
+    if kind == "pareto_nbd":
+        return forms.pareto_time_part(prm, t, T + 0.0 * x)
+    return _hyp_part(prm, t, x, T)
+
+
+def _factor(kind: str, prm, x, tx, T) -> np.ndarray:
+    """The rest of E[Y(t) | x, t_x, T]: ``E = factor * time_part``, per model."""
+    if kind == "mbgnbd":
+        return forms.mbg_factor(prm, x, tx, T)
+    if kind == "pareto_nbd":
+        return forms.pareto_factor(prm, x, tx, T)
+    return _first(prm, x) / _denominator(prm, x, tx, T)
+
+
+def spend_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The Gamma-Gamma input of a summary: ``frequency`` (repeat periods with spend) and
+    ``monetary_value``.
+
+    With ``frequency_spend`` (:func:`kit.stages.summary.customer_summary` with
+    ``positive_spend``: zero-amount transactions counted for the purchase model but not for
+    spend) that column is the spend model's ``x``; otherwise ``frequency`` is.
+    """
+    x = summary["frequency_spend"] if "frequency_spend" in summary.columns else summary["frequency"]
+    return pd.DataFrame({"frequency": x, "monetary_value": summary["monetary_value"]}, index=summary.index)
 
 
 def _score_periods_per_month(bgnbd: BgNbdResult, horizon_months: int, time_unit: str | None,
@@ -145,7 +176,8 @@ def score(
     margin_v = _margin_values(summary.index, margin)
     out = pd.DataFrame({"p_alive": bgnbd.p_alive(f, r, t), "exp_purchases": expected}, index=summary.index)
     if gg is not None and gg.computed_:
-        out["exp_avg_value"] = gg.expected_avg_value(f, m)
+        spend = spend_summary(summary)
+        out["exp_avg_value"] = gg.expected_avg_value(spend["frequency"].to_numpy(dtype=float), m)
     else:
         out["exp_avg_value"] = np.nan
     out["margin"] = margin_v

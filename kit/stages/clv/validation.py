@@ -6,12 +6,13 @@ Totals and per-customer errors against a naive baseline, the conditional expecta
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from kit.stages.clv.fit import fit_bgnbd
+from kit.stages.clv.fit import fit_count_model
 from kit.stages.clv.results import BgNbdResult
 from kit.stages.summary import _days, _floor_one, _period_purchases, _unit_days
 from kit.stages.summary import calibration_holdout
@@ -52,6 +53,50 @@ class HoldoutValidation:
     observation_end: pd.Timestamp
     calibration_weeks: float
     time_unit: str
+    fits: dict[str, BgNbdResult] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
+    chosen: str = "bgnbd"
+
+
+#: The purchase-count models compared on the holdout, in the order the table shows them.
+MODELS = ("bgnbd", "mbgnbd", "pareto_nbd")
+
+
+def _errors(pred: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
+    """Per-customer MAE and RMSE of a forecast (NaN when it has none)."""
+    return float(np.mean(np.abs(pred - actual))), float(np.sqrt(np.mean((pred - actual) ** 2)))
+
+
+def model_comparison(customers: pd.DataFrame, fits: dict[str, BgNbdResult]) -> pd.DataFrame:
+    """The model-choice table: each model and the naive baseline on the holdout.
+
+    Index ``model`` (the fitted kinds, then ``naive``); columns ``predicted`` and ``actual``
+    (holdout repeat purchases summed over customers), ``error`` ((predicted - actual) /
+    actual), ``mae``, ``rmse`` (per customer), ``log_likelihood`` (calibration fit; NaN for
+    the baseline and for a failed fit).
+    """
+    actual = customers["frequency_holdout"].to_numpy(dtype=float)
+    total = float(actual.sum())
+    rows = []
+    for kind, fit in fits.items():
+        pred = customers[f"predicted_{kind}"].to_numpy(dtype=float)
+        rows.append((kind, float(pred.sum()) if fit.converged_ else math.nan, *_errors(pred, actual),
+                     fit.log_likelihood_))
+    naive = customers["naive"].to_numpy(dtype=float)
+    rows.append(("naive", float(naive.sum()), *_errors(naive, actual), math.nan))
+    out = pd.DataFrame(rows, columns=["model", "predicted", "mae", "rmse", "log_likelihood"]).set_index("model")
+    out.insert(1, "actual", total)
+    out.insert(2, "error", (out["predicted"] - total) / total if total else math.nan)
+    return out
+
+
+def choose_model(comparison: pd.DataFrame, model: str = "auto") -> str:
+    """``model`` itself, or for ``auto`` the fitted model with the lowest holdout MAE
+    (BG/NBD when none could be compared)."""
+    if model != "auto":
+        return model
+    fitted = comparison.drop(index="naive", errors="ignore")["mae"].dropna()
+    return str(fitted.idxmin()) if len(fitted) else "bgnbd"
 
 
 def naive_holdout_purchases(frequency_cal, T_cal, duration_holdout) -> np.ndarray:
@@ -162,6 +207,19 @@ def cumulative_tracking(
     )
 
 
+def _fit_and_predict(ch: pd.DataFrame, kinds: Sequence[str], penalizer: float, retry_penalizer: float,
+                     max_param: float, time_unit: str) -> tuple[pd.DataFrame, dict[str, BgNbdResult]]:
+    """Each model fitted on the calibration summary; ``naive`` and ``predicted_<kind>`` added."""
+    cal = ch[["frequency_cal", "recency_cal", "T_cal"]].set_axis(["frequency", "recency", "T"], axis=1)
+    fits = {k: fit_count_model(cal, k, penalizer, retry_penalizer, max_param, time_unit=time_unit) for k in kinds}
+    ch = ch.copy()
+    ch["naive"] = naive_holdout_purchases(ch["frequency_cal"], ch["T_cal"], ch["duration_holdout"])
+    for k, fit in fits.items():
+        ch[f"predicted_{k}"] = fit.expected_purchases(ch["duration_holdout"], ch["frequency_cal"], ch["recency_cal"],
+                                                      ch["T_cal"]) if fit.converged_ else np.nan
+    return ch, fits
+
+
 def holdout_validation(
     transactions: pd.DataFrame,
     calibration_end,
@@ -175,6 +233,8 @@ def holdout_validation(
     retry_penalizer: float = 0.001,
     max_param: float = 1e4,
     max_bin: int = 7,
+    models: Sequence[str] = ("bgnbd",),
+    model: str = "bgnbd",
 ) -> HoldoutValidation:
     """Fit BG/NBD on the calibration period and compare its holdout forecast with the data.
 
@@ -196,23 +256,26 @@ def holdout_validation(
         As for :func:`fit_bgnbd`.
     max_bin : int
         Calibration frequencies >= this are pooled in the table.
+    models : sequence of str
+        The models fitted on the calibration period and compared (``model_comparison``).
+    model : str
+        The model whose forecast is ``predicted`` and ``bgnbd``: one of ``models``, or
+        ``auto`` for the lowest per-customer MAE (:func:`choose_model`).
 
     Returns
     -------
     HoldoutValidation
         When the calibration fit fails, ``bgnbd.status_ == "failed"`` and the forecasts are NaN.
+        ``bgnbd`` is the chosen model's calibration fit (``bgnbd.kind_`` says which).
     """
     ch = calibration_holdout(transactions, calibration_end, observation_end, customer_col=customer_col,
                              date_col=date_col, amount_col=None, freq=freq, time_unit=time_unit)
-    cal = ch[["frequency_cal", "recency_cal", "T_cal"]].set_axis(["frequency", "recency", "T"], axis=1)
-    bg = fit_bgnbd(cal, penalizer, retry_penalizer, max_param, time_unit=time_unit)
-    ch = ch.copy()
-    if bg.converged_:
-        ch["predicted"] = bg.expected_purchases(ch["duration_holdout"], ch["frequency_cal"],
-                                                ch["recency_cal"], ch["T_cal"])
-    else:
-        ch["predicted"] = np.nan
-    ch["naive"] = naive_holdout_purchases(ch["frequency_cal"], ch["T_cal"], ch["duration_holdout"])
+    kinds = list(dict.fromkeys([*models, *([model] if model != "auto" else [])]))
+    ch, fits = _fit_and_predict(ch, kinds, penalizer, retry_penalizer, max_param, time_unit)
+    comparison = model_comparison(ch, fits)
+    chosen = choose_model(comparison, model)
+    bg = fits[chosen]
+    ch["predicted"] = ch[f"predicted_{chosen}"]
     actual = ch["frequency_holdout"].to_numpy()
     errors = pd.DataFrame(
         {
@@ -234,7 +297,7 @@ def holdout_validation(
     else:
         tracking, cal_weeks = pd.DataFrame(columns=["date", "actual", "predicted"]), math.nan
     return HoldoutValidation(bg, ch, totals, errors, table, tracking, cal_end, obs_end,
-                             float(cal_weeks), time_unit)
+                             float(cal_weeks), time_unit, fits, comparison, chosen)
 
 
 def holdout_split(first_date, as_of, holdout_days: int, *, min_calibration_days: int | None = None):
