@@ -145,7 +145,7 @@ def test_workbook_formatting(tmp_path):
     wb, sheets = read_back(p)
     assert wb.sheetnames == ["客户信息档案表", "客户分类评估表", "客户维护策略执行表"]
     ws = sheets["客户分类评估表"]
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "C2"  # below the header, right of id and name (tests/test_sheets.py)
     assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}4"
     head = ws["A1"]
     assert head.font.bold and head.fill.fgColor.rgb.endswith("2F5D8A")

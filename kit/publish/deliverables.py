@@ -6,6 +6,11 @@
 * 《客户维护策略执行表》 strategy execution sheet: type, strategy, owner, follow-up plan
   (:func:`strategy_sheet`).
 
+A column empty for every customer (CDNOW has no master, no interactions, no categories:
+fourteen profile columns) is left out of the sheet and its CSV alike
+(:func:`empty_columns`), and the workbook's notes sheet (``说明`` / ``Notes``) lists each
+one with the reason; the report shows the same as a note.
+
 The sheet builders read the spine (``customers.parquet``, canonical English keys) and
 return frames with canonical columns; the values that come from the config (the play's
 goal, actions and resources, tag and RFM segment labels, the follow-up plan, the actions
@@ -22,20 +27,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kit.core.config import DEFAULT_RFM_SEGMENTS
 from kit.core.notes import Note
 from kit.core.registry import TAG_PREFIX
+from kit.present.messages import render, text
 from kit.present.personas import tag_label
 from kit.present.strategy import actions_series, follow_up_plan_text, owner_text
-from kit.publish.writer import display_width, write_csv, write_workbook
+from kit.publish.writer import display_width, sheet_headers, write_csv, write_workbook
 
 __all__ = [
     "CLASSIFICATION_COLUMNS", "PROFILE_COLUMNS", "SHEETS", "STRATEGY_COLUMNS", "TAG_FAMILIES",
-    "Deliverables", "build_sheets", "classification_sheet", "csv_name", "display_width", "overview",
-    "profile_sheet", "sheet_name", "strategy_sheet", "tag_values", "top_customers",
-    "write_csvs", "write_deliverables", "write_workbook",
+    "Deliverables", "build_sheets", "classification_sheet", "csv_name", "display_width", "drop_empty",
+    "empty_columns", "notes_sheet", "overview", "profile_sheet", "sheet_name", "strategy_sheet",
+    "tag_values", "top_customers", "write_csvs", "write_deliverables", "write_workbook",
 ]
 
 #: Sheet key -> (zh sheet name, en sheet name, zh CSV name, en CSV name).
@@ -265,6 +272,64 @@ def build_sheets(customers: pd.DataFrame, cfg, lang: str) -> dict[str, pd.DataFr
 
 
 # --------------------------------------------------------------------------------------
+# Columns empty for every customer
+# --------------------------------------------------------------------------------------
+
+#: Columns a sheet keeps even when empty: a row without its customer id means nothing.
+KEEP_COLUMNS = ("customer_id",)
+
+
+def _is_blank(value) -> bool:
+    """A value that says nothing: blank text or an empty list (missing values are dropped before)."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return len(value) == 0
+    return False
+
+
+def empty_columns(sheet: pd.DataFrame) -> list[str]:
+    """Columns of ``sheet`` without a value for any customer (missing, blank text or an empty
+    list in every row), in sheet order; none for a sheet without rows (nothing was seen) and
+    never ``customer_id``. ``False`` and ``0`` are values, so a flag or a count is kept."""
+    if not len(sheet):
+        return []
+    out = []
+    for col in sheet.columns:
+        if col in KEEP_COLUMNS:
+            continue
+        values = sheet[col].dropna()
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            if all(_is_blank(v) for v in values):  # stops at the first value with content
+                out.append(col)
+        elif values.empty:
+            out.append(col)
+    return out
+
+
+def drop_empty(sheet: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``sheet`` without ``columns`` (those it has)."""
+    return sheet.drop(columns=[c for c in columns if c in sheet.columns])
+
+
+def notes_sheet(dropped: Mapping[str, list[str]], lang: str, capped: Note | None = None) -> pd.DataFrame:
+    """The workbook's notes sheet (``说明`` / ``Notes``): one row per column left out
+    (sheet, column header, why), then the workbook cap when there is one. Canonical
+    columns ``sheet_name, sheet_column, sheet_note``; empty when there is nothing to say."""
+    rows = [(sheet, head, text("strategy.notes_empty_column", lang))
+            for sheet, cols in dropped.items() for head in sheet_headers(cols, lang)]
+    if capped is not None:
+        rows.append((text("strategy.notes_all_sheets", lang), None, render(capped, lang)))
+    return pd.DataFrame(rows, columns=["sheet_name", "sheet_column", "sheet_note"])
+
+
+def _empty_notes(dropped: Mapping[str, list[str]], lang: str) -> list[Note]:
+    return [Note("strategy.note_empty_columns", {"sheet": sheet, "n": len(cols),
+                                                 "columns": sheet_headers(cols, lang)}, "info", "deliverables")
+            for sheet, cols in dropped.items() if cols]
+
+
+# --------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------
 
@@ -288,13 +353,16 @@ def write_csvs(
             for name, df in sheets.items()]
 
 
-def overview(names: list[str], rows: list[int], excel_rows: int, columns: list[int]) -> pd.DataFrame:
-    """One row per sheet: name, rows in the CSV and in Excel, columns and its CSV file name."""
+def overview(names: list[str], rows: list[int], excel_rows: int, columns: list[int],
+             dropped: list[int] | None = None) -> pd.DataFrame:
+    """One row per sheet: name, rows in the CSV and in Excel, columns, empty columns left
+    out and its CSV file name."""
     return pd.DataFrame({
         "sheet_name": names,
         "csv_rows": rows,
         "excel_rows": [excel_rows] * len(names),
         "sheet_columns": columns,
+        "dropped_columns": dropped if dropped is not None else [0] * len(names),
         "csv_file": [csv_name(n) for n in names],
     })
 
@@ -310,6 +378,8 @@ class Deliverables:
     workbook_rows: int
     dropped: int
     notes: list[Note] = field(default_factory=list)
+    #: Sheet name -> canonical columns left out of it and its CSV (empty for every customer).
+    empty_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 def write_deliverables(
@@ -325,14 +395,19 @@ def write_deliverables(
 ) -> Deliverables:
     """Every customer in the CSVs, the first ``cfg.report.excel_max_rows`` by priority in
     the workbook; each sheet is built, written and dropped before the next, so a large
-    spine never holds three display copies at once. Files must lie inside ``root``
-    (default: ``directory``). Previews have canonical columns (show them with ``ctx.table``).
+    spine never holds three display copies at once. A column empty for every customer
+    (:func:`empty_columns`, judged on all customers) is left out of the CSV and the
+    workbook alike, listed in the workbook's notes sheet (:func:`notes_sheet`) and in a
+    note. Files must lie inside ``root`` (default: ``directory``). Previews have canonical
+    columns (show them with ``ctx.table``).
     """
     root = directory if root is None else root
-    names, rows, cols, csvs, previews = [], [], [], [], {}
+    names, rows, cols, csvs, previews, dropped = [], [], [], [], {}, {}
     for key, build in SHEET_BUILDERS.items():
         name = sheet_name(key, lang)
         sheet = build(customers, cfg, lang)
+        dropped[name] = empty_columns(sheet)
+        sheet = drop_empty(sheet, dropped[name])
         csvs += write_csvs({name: sheet}, directory, lang, mask_pii, root=root)
         names.append(name)
         rows.append(len(sheet))
@@ -340,8 +415,14 @@ def write_deliverables(
         previews[name] = sheet.head(preview_rows)
         del sheet
     book = top_customers(customers, cfg.report.excel_max_rows)
-    path = write_workbook(build_sheets(book, cfg, lang), workbook, root=root, lang=lang, mask_pii=mask_pii)
-    dropped = book.attrs["dropped"]
-    notes = [Note("strategy.note_workbook_capped", {"rows": len(book), "dropped": dropped}, "info",
-                  "deliverables")] if dropped else []
-    return Deliverables(csvs, path, overview(names, rows, len(book), cols), previews, len(book), dropped, notes)
+    cut = book.attrs["dropped"]
+    capped = Note("strategy.note_workbook_capped", {"rows": len(book), "dropped": cut}, "info",
+                  "deliverables") if cut else None
+    sheets = {name: drop_empty(sheet, dropped[name]) for name, sheet in build_sheets(book, cfg, lang).items()}
+    notes = notes_sheet(dropped, lang, capped)
+    if len(notes):
+        sheets[text("strategy.notes_sheet_name", lang)] = notes
+    path = write_workbook(sheets, workbook, root=root, lang=lang, mask_pii=mask_pii, wrap=("sheet_note",))
+    return Deliverables(csvs, path, overview(names, rows, len(book), cols, [len(dropped[n]) for n in names]),
+                        previews, len(book), cut, _empty_notes(dropped, lang) + ([capped] if capped else []),
+                        {n: gone for n, gone in dropped.items() if gone})

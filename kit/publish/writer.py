@@ -1,10 +1,12 @@
 """The one writer of every CSV and Excel file the kit leaves, and the one path check.
 
 * :func:`write_csv` writes one frame as CSV; :func:`write_workbook` writes sheets into one
-  formatted ``.xlsx`` (bold filled header frozen at ``A2``, auto filter, widths from the
-  content with CJK characters counted double, number formats by the column's registered
-  kind). Both take frames with canonical columns and label them with
-  :func:`kit.present.table.display_values` and :func:`kit.present.table.header`.
+  formatted ``.xlsx`` ready to work in: a bold filled header row, panes frozen below it and
+  right of the id and name columns, an auto filter over the table, widths from the content
+  with CJK characters counted double, number formats by the column's registered kind, and
+  a print setup (landscape, one page wide, the header row on every page). Both take frames
+  with canonical columns and label them with :func:`kit.present.table.display_values` and
+  :func:`sheet_headers` (the registry's labels, made unique within the sheet).
 
 * Every text cell that a spreadsheet would read as a formula (starting with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return: OWASP's CSV injection list) is neutralised:
@@ -19,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ import pyarrow.csv as pacsv
 import xlsxwriter
 
 from kit.core import registry
-from kit.present.table import display_values, header, mask
+from kit.present.table import STICKY_COLUMNS, display_values, header, mask
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Rows per chunk when writing CSV: only one chunk's escaped copy exists at once.
@@ -71,6 +73,37 @@ def _as_text(value: Any) -> Any:
     return value
 
 
+def sheet_headers(columns, lang: str) -> list[str]:
+    """Report-language headers of canonical ``columns``, unique within the sheet.
+
+    Labels come from :func:`kit.present.table.header`. Two columns whose labels would read
+    the same (compared case-insensitively) cannot be told apart in a filter or a formula, so
+    the later one gets its canonical name added: ``Region (tag_region)``. The registry keeps
+    the labels of every sheet distinct (``tests/test_sheets.py``); this is the safety net for
+    a column added without a label of its own.
+    """
+    heads = [header(c, lang) for c in columns]
+    seen: set[str] = set()
+    out = []
+    for col, head in zip(columns, heads):
+        if head.casefold() in seen:
+            head = f"{head} ({col})"
+        seen.add(head.casefold())
+        out.append(head)
+    return out
+
+
+def money_in_cents(df: pd.DataFrame) -> pd.DataFrame:
+    """Money columns (registered kind ``money``) rounded to the cent, so a CSV says
+    ``263984.28``, not the float noise ``263984.27999999997``."""
+    money = [c for c in df.columns if registry.kind(str(c)) == "money" and pd.api.types.is_float_dtype(df[c])]
+    if not money:
+        return df
+    out = df.copy()
+    out[money] = out[money].round(2)
+    return out
+
+
 def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
     """Dates as ``yyyy-mm-dd``, lists joined, every text cell and header neutralised."""
     out = {}
@@ -106,10 +139,10 @@ def write_csv(
         if bom:
             f.write(b"\xef\xbb\xbf")
         for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS):
-            chunk = df.iloc[start:start + CSV_CHUNK_ROWS]
+            chunk = money_in_cents(df.iloc[start:start + CSV_CHUNK_ROWS])
             if lang is not None:
                 chunk = display_values(chunk, lang, mask_pii=mask_pii)
-                chunk.columns = [header(c, lang) for c in chunk.columns]
+                chunk.columns = sheet_headers(list(chunk.columns), lang)
             elif mask_pii:
                 chunk = mask(chunk)
             chunk = csv_ready(chunk)
@@ -136,7 +169,13 @@ NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
 }
 _MAX_WIDTH = 60
+#: The frozen id and name columns stay narrower, so the columns that scroll keep the screen.
+_FROZEN_MAX_WIDTH = 30
 _SAMPLE_ROWS = 2_000  # rows read to size a column
+#: Print margins in inches (Excel's "narrow" preset, with room for the page footer).
+_MARGINS = {"left": 0.25, "right": 0.25, "top": 0.5, "bottom": 0.6}
+#: Page footer: the sheet name on the left, "page / pages" on the right.
+_FOOTER = "&L&A&R&P / &N"
 _HEAD_STYLE = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5D8A", "valign": "vcenter",
                "text_wrap": True, "bottom": 1, "bottom_color": "#1D3B57"}
 
@@ -211,10 +250,50 @@ def _write_row(ws, i: int, row: tuple, fmts: list, text_fmt, date_fmt) -> None:
             ws.write_string(i, j, str(v))
 
 
+def frozen_columns(columns) -> int:
+    """How many leading columns stay in view when a sheet scrolls sideways: up to and
+    including the last of the id and name columns (:data:`kit.present.table.STICKY_COLUMNS`)
+    among the first few; 0 when a sheet has neither (its header row alone is frozen)."""
+    lead = [str(c) for c in list(columns)[:len(STICKY_COLUMNS) + 1]]
+    at = [j for j, c in enumerate(lead) if c in STICKY_COLUMNS]
+    return max(at) + 1 if at else 0
+
+
+def _print_setup(ws) -> None:
+    """Landscape, one page wide (as many pages tall as it takes), the header row repeated
+    on every printed page, narrow margins, the sheet name and page number in the footer."""
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_margins(**_MARGINS)
+    ws.set_footer(_FOOTER)
+
+
 def _check_sheet_names(names) -> None:
     for name in names:
         if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name):
             raise ValueError(f"not a valid Excel sheet name (max 31 characters, no []:*?/\\): {name!r}")
+
+
+def _write_sheet(wb, fmt: dict, name: str, df: pd.DataFrame, lang: str, mask_pii: bool,
+                 wrap: frozenset[str]) -> None:
+    """One sheet: header row, columns sized and formatted, rows, panes, filter, print setup."""
+    kinds = [excel_kind(c, df[c]) for c in df.columns]
+    shown = display_values(df, lang, mask_pii=mask_pii)
+    heads = sheet_headers(list(df.columns), lang)
+    frozen = frozen_columns(df.columns)
+    ws = wb.add_worksheet(name)
+    fmts = [fmt["wrap"] if str(c) in wrap else fmt["num"].get(k) for c, k in zip(df.columns, kinds)]
+    for j, col in enumerate(shown.columns):
+        width = _column_width(heads[j], shown[col], kinds[j])
+        ws.set_column(j, j, min(width, _FROZEN_MAX_WIDTH) if j < frozen else width, fmts[j])
+        ws.write_string(0, j, heads[j], fmt["head_text"] if is_formula_like(heads[j]) else fmt["head"])
+    ws.freeze_panes(1, frozen)
+    for i, row in enumerate(shown.itertuples(index=False, name=None), start=1):
+        _write_row(ws, i, row, fmts, fmt["text"], fmt["num"]["date"])
+    if len(heads):
+        ws.autofilter(0, 0, max(len(shown), 1), len(heads) - 1)
+    _print_setup(ws)
 
 
 def write_workbook(
@@ -224,6 +303,7 @@ def write_workbook(
     root: str | Path,
     lang: str,
     mask_pii: bool = False,
+    wrap: Iterable[str] = (),
 ) -> Path:
     """Write sheets (canonical columns) into one formatted ``.xlsx`` inside ``root``.
 
@@ -232,20 +312,26 @@ def write_workbook(
     sheets : mapping of str to DataFrame
         Sheet name (at most 31 characters) -> table with canonical columns; values are
         shown as :func:`kit.present.table.display_values` shows them (labels, 是/否),
-        headers through :func:`kit.present.table.header`. The index is not written.
+        headers through :func:`sheet_headers`. The index is not written.
     path : str or Path
         Target file, inside ``root`` (:func:`inside`).
     lang : {"zh", "en"}
     mask_pii : bool
         Mask every column with a PII role (``cfg.report.mask_pii``).
+    wrap : iterable of str
+        Text columns (canonical names) whose long text wraps inside the column's width
+        (a sheet of notes) instead of running on in one line.
 
     Returns
     -------
     Path
-        The file. Each sheet has a bold, filled header row frozen at ``A2``, an auto
-        filter over the table, widths from the content and number formats ``#,##0``
-        (money, counts), ``0.0%`` (shares), ``yyyy-mm-dd`` (dates). Formula-like text
-        is written as a string cell with the quote prefix, never as a formula.
+        The file. Each sheet has a bold, filled header row; panes frozen below it and right
+        of the id and name columns (:func:`frozen_columns`: ``C2`` when they lead); an auto
+        filter over the table; widths from the content (CJK counted double); number formats
+        ``#,##0`` (money, counts), ``0.0%`` (shares), ``yyyy-mm-dd`` (dates); and a print
+        setup: landscape, fit to one page wide, the header row repeated on every page.
+        Formula-like text is written as a string cell with the quote prefix, never as a
+        formula.
     """
     _check_sheet_names(sheets)
     target = inside(root, path)
@@ -253,24 +339,15 @@ def write_workbook(
     # XlsxWriter streams rows (constant memory) and takes number formats per column
     wb = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False,
                                            "strings_to_urls": False, "strings_to_numbers": False})
-    head_fmt = wb.add_format(_HEAD_STYLE)
-    head_text_fmt = wb.add_format({**_HEAD_STYLE, "quote_prefix": True})
-    text_fmt = wb.add_format({"quote_prefix": True})  # formula-like text, shown as typed
-    num_fmts = {kind: wb.add_format({"num_format": f}) for kind, f in NUMBER_FORMATS.items()}
+    fmt = {
+        "head": wb.add_format(_HEAD_STYLE),
+        "head_text": wb.add_format({**_HEAD_STYLE, "quote_prefix": True}),
+        "text": wb.add_format({"quote_prefix": True}),  # formula-like text, shown as typed
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+        "num": {kind: wb.add_format({"num_format": f}) for kind, f in NUMBER_FORMATS.items()},
+    }
     for name, df in sheets.items():
-        kinds = [excel_kind(c, df[c]) for c in df.columns]
-        shown = display_values(df, lang, mask_pii=mask_pii)
-        heads = [header(c, lang) for c in df.columns]
-        ws = wb.add_worksheet(name)
-        fmts = [num_fmts.get(k) for k in kinds]
-        for j, col in enumerate(shown.columns):
-            ws.set_column(j, j, _column_width(heads[j], shown[col], kinds[j]), fmts[j])
-            ws.write_string(0, j, heads[j], head_text_fmt if is_formula_like(heads[j]) else head_fmt)
-        ws.freeze_panes(1, 0)
-        for i, row in enumerate(shown.itertuples(index=False, name=None), start=1):
-            _write_row(ws, i, row, fmts, text_fmt, num_fmts["date"])
-        if len(heads):
-            ws.autofilter(0, 0, max(len(shown), 1), len(heads) - 1)
+        _write_sheet(wb, fmt, name, df, lang, mask_pii, frozenset(wrap))
     if not sheets:
         wb.add_worksheet("empty")
     wb.close()
