@@ -8,7 +8,7 @@ OUT    ?= reports
 LANG_OPT := $(if $(REPORT_LANG),--lang $(REPORT_LANG),)
 
 .DEFAULT_GOAL := help
-.PHONY: help install report cdnow test test-fast screenshots bench sample-data clean
+.PHONY: help install report cdnow test test-fast browser screenshots bench sample-data clean
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test: $(STAMP)  ## run every test: unit, notebooks (nbval), end to end
 
 test-fast: $(STAMP)  ## unit tests only, without the slow marker
 	$(BIN)/python -m pytest -m "not slow"
+
+browser: $(STAMP)  ## browser checks only: offline, Chinese drawn, tables fit at 1400 px (needs chromium)
+	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
 screenshots: $(STAMP)  ## PNG screenshots of the latest report pages (needs chromium)
 	$(BIN)/python -m kit.publish.screenshots --out screenshots $(OUT)

@@ -2,12 +2,16 @@
 
 ``python -m kit.publish.screenshots --out screenshots reports/`` writes a PNG of every page of the
 newest run folder under ``reports/`` (``make screenshots``). The functions here are also
-what the browser test uses: :func:`dump_dom` runs a page with a script that checks Chinese
-glyphs are drawn, and :class:`NetworkWatch` records any request the page makes.
+what the browser test uses: :func:`glyph_check` tells whether Chinese glyphs are drawn,
+:func:`layout_check` measures every table against the page's content column (and that the
+page is not blank), and :class:`NetworkWatch` records any request the page makes.
+``python -m kit.publish.screenshots --check reports/`` runs the layout check on every page.
 """
 from __future__ import annotations
 
 import argparse
+import html
+import json
 import os
 import re
 import shutil
@@ -16,6 +20,8 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+
+from PIL import Image
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -100,6 +106,143 @@ def glyph_check(page: Path, width: int = 1280, height: int = 1600) -> dict:
     return {"cjk_chars": n_cjk, "drawn": n_cjk > 0 and real != boxes}
 
 
+#: Pixels a table may pass its column by (sub-pixel rounding of borders).
+LAYOUT_TOLERANCE_PX = 1
+#: Below this share of pixels differing from the dominant colour a screenshot counts as blank
+#: (the word "hello" alone on a 1400 x 2000 page inks 0.0003; a report page 0.15 to 0.3).
+BLANK_INK = 0.0001
+
+#: Runs in the page after load (fonts ready, page scripts done) and writes what it measured,
+#: as JSON, into a hidden ``<pre id="kit-layout-result">`` that ``--dump-dom`` returns.
+#: The content column is ``<main>`` (both the index and the notebook pages have one), else
+#: ``<body>``; its right edge is its content box, capped at the window. A table is fine
+#: when its right edge stays inside the column, or when its nearest ancestor with
+#: ``overflow-x: auto|scroll`` (below the body) is narrower than the table and itself fits:
+#: the reader scrolls it. An ``overflow: hidden|clip`` ancestor met first that ends left of
+#: the table's right edge cuts the table off: that is a violation even inside the column.
+LAYOUT_SCRIPT = """
+<script>
+(function () {
+  var TOL = %(tol)d;
+  function px(v) { return parseFloat(v) || 0; }
+  function label(t) {
+    var cap = t.querySelector('caption');
+    if (cap) { return cap.textContent.trim().slice(0, 60); }
+    var cells = Array.prototype.slice.call(t.querySelectorAll('tr:first-child > *'), 0, 3);
+    return cells.map(function (c) { return c.textContent.trim().slice(0, 24); }).join(' | ');
+  }
+  function describe(el) {
+    return el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '');
+  }
+  function check(t, i, col, colRight, out) {
+    var r = t.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) { out.hidden += 1; return; }
+    out.tables += 1;
+    var v = {table: i, label: label(t), table_width: Math.round(r.width), table_right: Math.round(r.right),
+             column_right: Math.round(colRight)};
+    var frame = null, a = t.parentElement;
+    while (a && a !== document.body && a !== document.documentElement) {
+      var ox = getComputedStyle(a).overflowX, ar = a.getBoundingClientRect();
+      if (ox === 'auto' || ox === 'scroll') { frame = a; break; }
+      if ((ox === 'hidden' || ox === 'clip') && r.right > ar.right + TOL) {
+        v.reason = 'cut off by ' + describe(a) + ' (overflow-x ' + ox + ', right edge ' + Math.round(ar.right) + ')';
+        out.violations.push(v); return;
+      }
+      if (a === col) { break; }
+      a = a.parentElement;
+    }
+    if (r.right <= colRight + TOL) { return; }
+    if (frame) {
+      var fr = frame.getBoundingClientRect();
+      v.frame = describe(frame); v.frame_width = Math.round(fr.width); v.frame_right = Math.round(fr.right);
+      var fits = frame === col || fr.right <= colRight + TOL;
+      if (frame.clientWidth < r.width && fits) { return; }
+      v.reason = 'its scroll frame ' + v.frame + ' runs past the column too';
+    } else {
+      v.reason = 'runs past the column without a scroll frame';
+    }
+    out.violations.push(v);
+  }
+  function measure() {
+    var out = {window_width: window.innerWidth, page_width: document.documentElement.scrollWidth,
+               tables: 0, hidden: 0, violations: []};
+    try {
+      document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+      var col = document.querySelector('main') || document.body;
+      var cs = getComputedStyle(col), cr = col.getBoundingClientRect();
+      var colRight = Math.min(cr.right - px(cs.paddingRight) - px(cs.borderRightWidth),
+                              document.documentElement.clientWidth);
+      out.column = describe(col); out.column_right = Math.round(colRight);
+      document.querySelectorAll('table').forEach(function (t, i) { check(t, i, col, colRight, out); });
+    } catch (e) { out.error = String(e); }
+    var pre = document.createElement('pre');
+    pre.id = 'kit-layout-result'; pre.hidden = true; pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  }
+  window.addEventListener('load', function () {
+    // a timer, not requestAnimationFrame: headless --dump-dom draws no frames
+    document.fonts.ready.then(function () { setTimeout(measure, 100); });
+  });
+})();
+</script>
+""" % {"tol": LAYOUT_TOLERANCE_PX}
+
+
+def ink(png: Path) -> float:
+    """Share of a screenshot's pixels that differ from its dominant (background) grey."""
+    with Image.open(png) as im:
+        hist = im.convert("L").histogram()
+    return 1 - max(hist) / sum(hist)
+
+
+def _with_script(text: str, script: str) -> str:
+    at = text.lower().rfind("</body>")
+    return text + script if at < 0 else text[:at] + script + text[at:]
+
+
+def layout_check(page: Path, width: int = 1400, height: int = 2000, png: Path | None = None,
+                 name: str | None = None) -> dict:
+    """Measure every table of ``page`` at ``width`` px and screenshot it, in one Chromium launch.
+
+    Returns what :data:`LAYOUT_SCRIPT` measured (``tables``, ``hidden``, ``violations``: one
+    dict per table that runs past its column without a scroll frame, with ``label``,
+    ``table_width``, ``table_right``, ``column_right``, ``reason``), plus ``page``, the
+    screenshot's ``ink`` and ``blank`` (ink below :data:`BLANK_INK`). ``name`` (default: the
+    file name) names the page in the result. The page is copied with the script added; the
+    original is not touched. The PNG is kept when ``png`` is given.
+    """
+    page = Path(page)
+    name = name or page.name
+    text = page.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="kit-layout-") as tmp:
+        probe = Path(tmp) / page.name
+        probe.write_text(_with_script(text, LAYOUT_SCRIPT), encoding="utf-8")
+        shot = Path(png) if png else Path(tmp) / "page.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        dom = _run([f"--screenshot={shot}", f"--window-size={width},{height}",
+                    "--virtual-time-budget=8000", "--dump-dom"], probe.as_uri())
+        if not shot.exists():
+            raise RuntimeError(f"{name}: chromium wrote no screenshot")
+        share = ink(shot)
+    found = re.search(r'<pre id="kit-layout-result"[^>]*>(.*?)</pre>', dom, re.S)
+    if found is None:
+        raise RuntimeError(f"{name}: the layout script did not run (no result in the DOM)")
+    result = json.loads(html.unescape(found.group(1)))
+    if "error" in result:
+        raise RuntimeError(f"{name}: the layout script failed: {result['error']}")
+    result.update(page=name, ink=round(share, 4), blank=share < BLANK_INK)
+    for v in result["violations"]:
+        v["page"] = name
+    return result
+
+
+def describe_violation(v: dict) -> str:
+    """One line: page, table, widths, what is wrong."""
+    frame = f", frame {v['frame']} {v['frame_width']} px wide to {v['frame_right']}" if "frame" in v else ""
+    return (f"{v['page']} table #{v['table']} ({v['label']}): {v['table_width']} px wide, right edge at "
+            f"{v['table_right']} px, column ends at {v['column_right']} px{frame}: {v['reason']}")
+
+
 class NetworkWatch:
     """A loopback 'proxy' that accepts connections and records what was asked for.
 
@@ -155,12 +298,31 @@ def latest_run(out_dir: Path) -> Path | None:
     return max(runs, key=lambda p: (p / "run.json").stat().st_mtime) if runs else None
 
 
+def _check_pages(run: Path, out: Path, width: int, height: int) -> int:
+    """Layout check and screenshot of every page of ``run``; the number of problems found."""
+    problems = 0
+    for page in sorted(run.glob("*.html")):
+        result = layout_check(page, width, height, png=out / f"{run.parent.name}-{run.name}-{page.stem}.png")
+        lines = [describe_violation(v) for v in result["violations"]]
+        if result["page_width"] > width:
+            lines.append(f"{page.name}: the page is {result['page_width']} px wide in a {width} px window")
+        if result["blank"]:
+            lines.append(f"{page.name}: the screenshot is blank")
+        print(f"{page.name}: {result['tables']} tables, {len(lines)} problems")
+        for line in lines:
+            print(f"  {line}")
+        problems += len(lines)
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="PNG screenshots of the newest report's pages")
     parser.add_argument("reports", nargs="?", default="reports", help="reports folder or a run folder")
     parser.add_argument("--out", default="screenshots")
-    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=2400)
+    parser.add_argument("--check", action="store_true",
+                        help="also check that every table fits its column or scrolls; exit 1 if not")
     args = parser.parse_args(argv)
     run = latest_run(Path(args.reports))
     if run is None:
@@ -170,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Chromium not found: apt-get install chromium (or set $CHROMIUM)")
         return 1
     out = Path(args.out)
+    if args.check:
+        return 1 if _check_pages(run, out, args.width, args.height) else 0
     for page in sorted(run.glob("*.html")):
         png = screenshot(page, out / f"{run.parent.name}-{run.name}-{page.stem}.png", args.width, args.height)
         print(png)
