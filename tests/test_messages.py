@@ -33,7 +33,7 @@ SMALL_CONFIG = ROOT / "tests" / "fixtures" / "small.yml"
 #: Message codes: dotted, lowercase (``layering.rfm_intro``, ``pages.section.01_clean``).
 CODE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+$")
 #: Calls whose first argument (or ``code=``) is a message code.
-MESSAGE_CALLS = {"say", "h1", "h2", "h3", "text", "Note", "Msg"}
+MESSAGE_CALLS = {"say", "h1", "h2", "h3", "text", "figure", "Note", "Msg"}
 
 #: English that a Chinese text may hold: model and method names, authors, abbreviations,
 #: file formats and units. Matched case-sensitively as whole terms.

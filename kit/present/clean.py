@@ -240,3 +240,58 @@ def quarantine_samples(result: CleanResult, n: int, lang: str, *, mask_pii: bool
         "detail": details(s, lang).to_numpy(),
         "original": s["original"].to_numpy(),
     }, columns=cols)
+
+
+#: Columns of a sample table beside the source file's own (see :func:`quarantine_sample_tables`).
+_SAMPLE_COLUMNS = ("reason", "source_row", "detail")
+
+
+def _source_fields(original: Any) -> dict[str, Any]:
+    """The fields of a raw source row (``original``: a JSON object, header: value)."""
+    if not isinstance(original, str) or not original:
+        return {}
+    values = json.loads(original)
+    return values if isinstance(values, dict) else {}
+
+
+def _source_frame(rows: list[dict[str, Any]], lang: str) -> tuple[pd.DataFrame, list[str]]:
+    """The source fields as columns in the file's order (first seen); a header that is also
+    one of :data:`_SAMPLE_COLUMNS` is shown as ``source column: <header>``."""
+    headers = list(dict.fromkeys(h for r in rows for h in r))
+    names = [text("clean.samples_source_column", lang, header=h) if h in _SAMPLE_COLUMNS else h for h in headers]
+    data = {name: [None if r.get(h) is None else str(r[h]) for r in rows] for name, h in zip(names, headers)}
+    return pd.DataFrame(data, columns=names), names
+
+
+def quarantine_sample_tables(result: CleanResult, n: int, lang: str, *,
+                             mask_pii: bool = False) -> dict[str, pd.DataFrame]:
+    """The first ``n`` quarantined rows of each reason, one frame per source table: the
+    reason, the row number in the file and the detail in ``lang``, then the row's fields as
+    columns under the file's own headers, as read (raw text; with ``mask_pii`` the fields of
+    a PII column masked, see :func:`mask_original`).
+
+    Each frame's ``attrs``: ``source_columns`` (show them as they are:
+    ``ctx.table(t, verbatim=t.attrs["source_columns"])``), ``caption`` (the table and its
+    file, in ``lang``).
+    """
+    q = result.quarantine
+    if q.empty:
+        return {}
+    s = q.sort_values(["table", "reason", "source_row"], kind="stable").groupby(["table", "reason"]).head(n)
+    if mask_pii:
+        s = masked_rows(s, result.mapping)
+    out = {}
+    order = list(result.quality.get("reconciliation", {})) if result.quality else []
+    for t in sorted(s["table"].unique(), key=lambda t: (order.index(t) if t in order else len(order), t)):
+        part = s[s["table"] == t]
+        fields, names = _source_frame([_source_fields(o) for o in part["original"]], lang)
+        frame = pd.concat([pd.DataFrame({
+            "reason": part["reason"].to_numpy(),
+            "source_row": part["source_row"].astype("str").to_numpy(),
+            "detail": details(part, lang).to_numpy(),
+        }), fields], axis=1)
+        files = ", ".join(dict.fromkeys(str(f) for f in part["source_file"]))
+        frame.attrs = {"source_columns": names,
+                       "caption": text("clean.samples_caption", lang, table=table_label(t, lang), file=files)}
+        out[t] = frame
+    return out

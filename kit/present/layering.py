@@ -76,6 +76,15 @@ def segment_table(customers: pd.DataFrame, rules: Sequence[RfmSegmentRule] | Non
     return distribution(customers, "rfm_segment", order=[r.name for r in rules])
 
 
+def rfm_score_counts(customers: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+    """Customers per score 1 .. ``bins`` of R, F and M (a score nobody has: 0), for
+    :func:`kit.present.plots.layering.plot_rfm_scores`; index ``score``, columns
+    ``rfm_r, rfm_f, rfm_m``."""
+    scores = pd.Index(range(1, bins + 1), name="score")
+    return pd.DataFrame({c: customers[c].value_counts().reindex(scores, fill_value=0).astype("int64")
+                         for c in ("rfm_r", "rfm_f", "rfm_m")}, index=scores)
+
+
 def rfm8_table(customers: pd.DataFrame) -> pd.DataFrame:
     """The 8 classes with R/F/M levels, customers, amount and the recommended focus."""
     table = distribution(customers, "rfm8_class", order=RFM8_CLASSES)

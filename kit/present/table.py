@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,17 +31,46 @@ STICKY_COLUMNS = ("customer_id", "name")
 MAX_CELL_CHARS = 60
 MISSING = "–"
 
+#: Tables showing more rows than this are sortable (click a header) and filterable (a text box
+#: above the table) in the HTML pages; ``report.interactive_rows`` in the config.
+INTERACTIVE_ROWS = 15
+#: Width of a sticky column, in em: from its longest text, within these bounds (longer text
+#: is cut with an ellipsis, the full text on hover).
+STICKY_MIN_EM, STICKY_MAX_EM = 4.0, 13.0
+#: Horizontal padding of a cell (8px each side at 13px), in em.
+CELL_PADDING_EM = 1.25
+
+# The selectors start at .kit-table-wrap: JupyterLab's own table rules (right-aligned,
+# wrapping cells, ``:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td``) are more specific
+# than ``table.kit-table td`` and would win.
 TABLE_CSS = """
-.kit-table-wrap { display: inline-block; vertical-align: top; max-width: 100%; overflow-x: auto; margin: 6px 0 14px; border: 1px solid #e3e8ee; }
-table.kit-table { border-collapse: separate; border-spacing: 0; font-size: 13px; }
-table.kit-table caption { caption-side: top; text-align: left; font-weight: 600; padding: 4px 8px; }
-table.kit-table th, table.kit-table td { padding: 4px 8px; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
-table.kit-table thead th { background: #eef3f8; position: sticky; top: 0; }
-table.kit-table th, table.kit-table td { text-align: left; }
-table.kit-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.kit-table .kit-sticky { position: sticky; background: #fff; z-index: 1; }
-table.kit-table thead .kit-sticky { background: #eef3f8; z-index: 2; }
-table.kit-table td.wrap { white-space: normal; min-width: 12em; max-width: 28em; }
+.kit-table-wrap { display: block; box-sizing: border-box; width: fit-content; max-width: 100%; overflow-x: auto;
+  margin: 6px 0 14px; border: 1px solid #e3e8ee; }
+.kit-table-wrap table.kit-table { border-collapse: separate; border-spacing: 0; font-size: 13px; table-layout: auto;
+  margin: 0; width: auto; }
+.kit-table-wrap table.kit-table caption { caption-side: top; text-align: left; font-weight: 600; padding: 4px 8px;
+  white-space: normal; }
+.kit-table-wrap table.kit-table th, .kit-table-wrap table.kit-table td { padding: 4px 8px; border: none;
+  border-bottom: 1px solid #eef1f4; white-space: nowrap; text-align: left; vertical-align: top; max-width: none;
+  line-height: 1.45; }
+.kit-table-wrap table.kit-table thead th { background: #eef3f8; position: sticky; top: 0; font-weight: 600; }
+.kit-table-wrap table.kit-table tbody tr:nth-child(even) td { background: #fafbfc; }
+.kit-table-wrap table.kit-table td.num, .kit-table-wrap table.kit-table th.num { text-align: right;
+  font-variant-numeric: tabular-nums; }
+.kit-table-wrap table.kit-table .kit-sticky { position: sticky; z-index: 1; background: #fff; box-sizing: border-box;
+  overflow: hidden; text-overflow: ellipsis; }
+.kit-table-wrap table.kit-table tbody tr:nth-child(even) td.kit-sticky { background: #fafbfc; }
+.kit-table-wrap table.kit-table thead .kit-sticky { background: #eef3f8; z-index: 2; }
+.kit-table-wrap table.kit-table .kit-sticky-last { box-shadow: inset -1px 0 0 #d7dee6; }
+.kit-table-wrap table.kit-table td.wrap { white-space: normal; min-width: 12em; max-width: 28em;
+  overflow-wrap: break-word; }
+.kit-table-wrap table.kit-table td[title] { cursor: help; }
+.kit-table-wrap table.kit-table[data-kit-interactive] thead th { cursor: pointer; user-select: none; }
+.kit-table-wrap table.kit-table thead th[aria-sort=ascending]::after { content: " ▲"; font-size: 10px; }
+.kit-table-wrap table.kit-table thead th[aria-sort=descending]::after { content: " ▼"; font-size: 10px; }
+.kit-table-tools { display: flex; gap: 10px; align-items: center; margin: 8px 0 -2px; font-size: 13px; color: #555; }
+.kit-table-tools input { font: inherit; padding: 3px 8px; border: 1px solid #c9d3dd; border-radius: 4px;
+  min-width: 16em; }
 """
 
 
@@ -146,6 +176,7 @@ def display_values(
     *,
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
     mask_pii: bool = False,
+    verbatim: Iterable[str] = (),
 ) -> pd.DataFrame:
     """``df`` with its values as a reader sees them; headers stay canonical.
 
@@ -153,10 +184,14 @@ def display_values(
     joined, dates normalised; ``value_labels`` maps a column's keys to given labels (e.g.
     RFM segment names from the config); with ``mask_pii`` every PII column is masked.
     Numbers stay numbers (formatting is the writer's: HTML text, Excel number formats).
+    ``verbatim`` columns (a source file's raw cells) keep their values as they are.
     """
     out = mask(df) if mask_pii else df.copy()
+    keep = {str(v) for v in verbatim}
     for col in out.columns:
         s = out[col]
+        if str(col) in keep:
+            continue
         k = registry.kind(str(col))
         if value_labels and col in value_labels:
             m = value_labels[col]
@@ -236,15 +271,104 @@ class Table:
         return self.html
 
 
-def _cell(value_text: str, *, tag: str = "td", cls: list[str] | None = None, style: str = "") -> str:
-    esc = html.escape(value_text, quote=True)
-    title = ""
-    if tag == "td" and len(value_text) > MAX_CELL_CHARS:
-        title = f' title="{esc}"'
-        esc = html.escape(value_text[: MAX_CELL_CHARS - 1], quote=True) + "…"
+def text_width_em(value: str) -> float:
+    """Rough width of ``value`` in the table font, in em: a CJK or full-width character is
+    1 em, any other 0.6 em (digits and Latin letters of Noto Sans / system-ui at 13 px)."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in value)
+
+
+def _cut(value_text: str) -> str:
+    return value_text if len(value_text) <= MAX_CELL_CHARS else value_text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def _cell(value_text: str, *, tag: str = "td", cls: list[str] | None = None, style: str = "",
+          cut: bool = True, hover: bool = False) -> str:
+    """One escaped cell; text longer than :data:`MAX_CELL_CHARS` is cut (``cut``) with the
+    full text on hover (``title``), as is text a fixed-width column may cut (``hover``)."""
+    shown = _cut(value_text) if cut and tag == "td" else value_text
+    title = f' title="{html.escape(value_text, quote=True)}"' if shown != value_text or hover else ""
     c = f' class="{" ".join(cls)}"' if cls else ""
     s = f' style="{style}"' if style else ""
-    return f"<{tag}{c}{s}{title}>{esc}</{tag}>"
+    return f"<{tag}{c}{s}{title}>{html.escape(shown, quote=True)}</{tag}>"
+
+
+def _sticky_widths(cols: list[object], heads: list[str], texts: list[list[str]]) -> dict[int, float]:
+    """Width in em (padding included) of each sticky column: from its header and its longest
+    (cut) text, within :data:`STICKY_MIN_EM` .. :data:`STICKY_MAX_EM`."""
+    out = {}
+    for j, c in enumerate(cols):
+        if str(c) not in STICKY_COLUMNS:
+            continue
+        longest = max([text_width_em(heads[j]) * 1.05, *(text_width_em(_cut(row[j])) for row in texts)])
+        out[j] = min(max(round(longest + CELL_PADDING_EM + 0.3, 1), STICKY_MIN_EM), STICKY_MAX_EM)
+    return out
+
+
+def _sticky_styles(widths: dict[int, float]) -> dict[int, str]:
+    """``left`` and a fixed width per sticky column: each starts where the ones before it end,
+    so a wide id column never slides under the name column."""
+    styles, left = {}, 0.0
+    for j in sorted(widths):
+        w = widths[j]
+        styles[j] = f"left: {left:g}em; width: {w:g}em; min-width: {w:g}em; max-width: {w:g}em;"
+        left += w
+    return styles
+
+
+def _table_open(caption: str | None, interactive: bool, lang: str) -> str:
+    attrs = ""
+    if interactive:  # kit/publish/templates/kit_report/kit_tables.js reads these
+        attrs = (' data-kit-interactive="1"'
+                 f' data-kit-filter="{html.escape(text("table.filter", lang), quote=True)}"'
+                 f' data-kit-count="{html.escape(text("table.count", lang), quote=True)}"'
+                 f' data-kit-sort="{html.escape(text("table.sort_hint", lang), quote=True)}"')
+    out = f'<div class="kit-table-wrap"><table class="kit-table"{attrs}>'
+    if caption:
+        out += f"<caption>{html.escape(caption, quote=True)}</caption>"
+    return out
+
+
+def _overflows(value_text: str, width: float | None) -> bool:
+    """Whether a cell of a fixed ``width`` (em) may cut ``value_text`` (then it shows it on hover)."""
+    return width is not None and text_width_em(_cut(value_text)) + CELL_PADDING_EM > width
+
+
+def _body(cells: list[list[tuple[str, bool]]], widths: dict[int, float], sticky: dict[int, str],
+          wrap_cols: set[int]) -> list[str]:
+    last_sticky = max(sticky) if sticky else None
+    parts = []
+    for row in cells:
+        parts.append("<tr>")
+        for j, (t, is_num) in enumerate(row):
+            cls = ["num"] if is_num else []
+            if j in sticky:
+                cls += ["kit-sticky", *(["kit-sticky-last"] if j == last_sticky else [])]
+            if j in wrap_cols:
+                parts.append(_cell(t, cls=[*cls, "wrap"], cut=False))
+            else:
+                parts.append(_cell(t, cls=cls, style=sticky.get(j, ""), hover=_overflows(t, widths.get(j))))
+        parts.append("</tr>")
+    return parts
+
+
+def _numeric_column(column: list[tuple[str, bool]]) -> bool:
+    """Every shown value a number (or missing), at least one: the header aligns right, the
+    column sorts as numbers."""
+    return any(num for _, num in column) and all(num or t == MISSING for t, num in column)
+
+
+def _column_kinds(shown: pd.DataFrame, kinds: Mapping[str, str], verbatim: set[str]) -> list[str]:
+    out = []
+    for c in shown.columns:
+        if str(c) in verbatim:
+            out.append("text")
+            continue
+        k = kinds.get(str(c)) or registry.kind(str(c))
+        if k == "text" and registry.column(str(c)) is None and pd.api.types.is_numeric_dtype(shown[c]) \
+                and not pd.api.types.is_bool_dtype(shown[c]):
+            k = "int" if pd.api.types.is_integer_dtype(shown[c]) else "auto"
+        out.append(k)
+    return out
 
 
 def table(
@@ -258,6 +382,8 @@ def table(
     index: bool = False,
     max_rows: int | None = 60,
     wrap: Iterable[str] = (),
+    verbatim: Iterable[str] = (),
+    interactive_rows: int | None = INTERACTIVE_ROWS,
 ) -> Table:
     """An escaped, masked, formatted and labelled HTML table of ``df``.
 
@@ -275,45 +401,32 @@ def table(
     index : show the index as the first column(s)
     max_rows : show at most this many rows (None: all)
     wrap : columns whose text may wrap (long free text) instead of being cut
+    verbatim : columns shown as they are (a source file's own headers and raw cells): the
+        header is not looked up in the registry, the values are text, never converted
+    interactive_rows : a table showing more rows than this is sortable (click a header)
+        and filterable (a text box above it) in the HTML pages (None: never)
     """
     if max_rows is not None and len(df) > max_rows:
         df = df.head(max_rows)
     if index:
         df = df.reset_index()
-    kinds = dict(kinds or {})
-    shown = display_values(df, lang, value_labels=value_labels, mask_pii=mask_pii)
+    verbatim_set = {str(v) for v in verbatim}
+    shown = display_values(df, lang, value_labels=value_labels, mask_pii=mask_pii, verbatim=verbatim_set)
     cols = list(shown.columns)
-    col_kinds = [kinds.get(str(c)) or registry.kind(str(c)) for c in cols]
-    for i, c in enumerate(cols):
-        if col_kinds[i] == "text" and registry.column(str(c)) is None and pd.api.types.is_numeric_dtype(shown[c]) \
-                and not pd.api.types.is_bool_dtype(shown[c]):
-            col_kinds[i] = "int" if pd.api.types.is_integer_dtype(shown[c]) else "auto"
-    sticky = [i for i, c in enumerate(cols) if str(c) in STICKY_COLUMNS]
-    sticky_left = {i: f"left: {j * 8}em; min-width: 8em;" for j, i in enumerate(sticky)}
-    wrap_set = {str(w) for w in wrap}
-    parts = ['<div class="kit-table-wrap"><table class="kit-table">']
-    if caption:
-        parts.append(f"<caption>{html.escape(caption, quote=True)}</caption>")
-    parts.append("<thead><tr>")
-    for i, c in enumerate(cols):
-        parts.append(_cell(header(c, lang), tag="th", cls=["kit-sticky"] if i in sticky_left else None,
-                           style=sticky_left.get(i, "")))
+    col_kinds = _column_kinds(shown, dict(kinds or {}), verbatim_set)
+    cells = [[format_cell(v, col_kinds[j]) for j, v in enumerate(row)] for row in shown.to_numpy(dtype=object)]
+    heads = [str(c) if str(c) in verbatim_set else header(c, lang) for c in cols]
+    numeric = {j for j in range(len(cols)) if _numeric_column([r[j] for r in cells])}
+    widths = _sticky_widths(cols, heads, [[t for t, _ in r] for r in cells])
+    sticky = _sticky_styles(widths)
+    last_sticky = max(sticky) if sticky else None
+    interactive = interactive_rows is not None and len(cells) > interactive_rows
+    parts = [_table_open(caption, interactive, lang), "<thead><tr>"]
+    for j, h in enumerate(heads):
+        cls = (["num"] if j in numeric else []) + (["kit-sticky"] if j in sticky else []) \
+            + (["kit-sticky-last"] if j == last_sticky else [])
+        parts.append(_cell(h, tag="th", cls=cls, style=sticky.get(j, ""), hover=_overflows(h, widths.get(j))))
     parts.append("</tr></thead><tbody>")
-    values = shown.to_numpy(dtype=object)
-    for row in values:
-        parts.append("<tr>")
-        for i, v in enumerate(row):
-            t, is_num = format_cell(v, col_kinds[i])
-            cls = []
-            if is_num:
-                cls.append("num")
-            if i in sticky_left:
-                cls.append("kit-sticky")
-            if str(cols[i]) in wrap_set:
-                cls.append("wrap")
-                parts.append(f'<td class="{" ".join(cls)}">{html.escape(t, quote=True)}</td>')
-                continue
-            parts.append(_cell(t, cls=cls, style=sticky_left.get(i, "")))
-        parts.append("</tr>")
+    parts += _body(cells, widths, sticky, {j for j, c in enumerate(cols) if str(c) in {str(w) for w in wrap}})
     parts.append("</tbody></table></div>")
     return Table("".join(parts), shown)

@@ -31,6 +31,7 @@ from kit.core.notes import Note
 from kit.core.periods import period_end, period_label, previous_period_end
 from kit.io.read import latest_date
 from kit.present import messages
+from kit.present.cards import figure_html
 from kit.present.plotting import setup
 from kit.present.table import table
 from kit.publish.writer import inside
@@ -135,7 +136,15 @@ class RunContext:
 
     def table(self, df: pd.DataFrame, /, *, caption: str | None = None, **kwargs: Any) -> None:
         """Display ``df`` through the one table function (escaped, masked, labelled)."""
+        kwargs.setdefault("interactive_rows", self.cfg.report.interactive_rows)
         display(table(df, self.lang, mask_pii=self.cfg.report.mask_pii, caption=caption, **kwargs))
+
+    def figure(self, drawn: Any, caption_code: str, alt_code: str, /, **params: Any) -> None:
+        """Show a chart (a figure, or the Axes a plot function returned) as an image with alt
+        text and a one-line caption below: the messages ``caption_code`` (what to read from
+        it) and ``alt_code`` (what it shows), in ``kit/present/messages/charts.yml``, filled
+        from ``params``. The figure is closed: call it instead of ``plt.show()``."""
+        display(HTML(figure_html(drawn, self.text(caption_code, **params), self.text(alt_code, **params))))
 
     def note(self, note: Note, /) -> None:
         """Show a stage's :class:`Note` and keep it for the run summary (``notes.json``)."""

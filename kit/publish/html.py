@@ -9,6 +9,9 @@ footer), the stylesheet and the embedded CJK font.
   the frame every page shares (the notebook pages and ``index.html``).
 * :func:`network_references` lists what a page would fetch from the network (should be
   nothing).
+* :data:`TABLE_SCRIPT` (``templates/kit_report/kit_tables.js``) makes the long tables that
+  :func:`kit.present.table.table` marks sortable and filterable; every page inlines it once
+  (:func:`table_script_html`), so it works offline.
 """
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ from kit.present.table import TABLE_CSS
 #: Tag that hides a cell (code and output) from the HTML: analysts' notes, set-up cells.
 HIDE_TAGS = ("remove-cell", "analyst-note")
 
+#: The script that sorts and filters long tables (``data-kit-interactive``), inlined once per page.
+TABLE_SCRIPT = (paths.TEMPLATES_DIR / "kit_report" / "kit_tables.js").read_text(encoding="utf-8")
+
 REPORT_CSS = """
 :root { --kit-accent: #2f5d8a; }
 body, .jp-Notebook, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown, table, th, td {
@@ -60,6 +66,9 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown, table, th, td 
 .kit-card .kit-card-label { color: #555; font-size: 12px; }
 .kit-card .kit-card-value { font-size: 22px; font-weight: 600; color: #1d3b57; }
 .kit-card .kit-card-delta { font-size: 12px; color: #555; }
+figure.kit-figure { margin: 8px 0 18px; max-width: 100%; }
+figure.kit-figure img { display: block; max-width: 100%; height: auto; }
+figure.kit-figure figcaption { color: #444; font-size: 13px; margin-top: 4px; max-width: 60em; }
 """ + TABLE_CSS
 
 
@@ -112,8 +121,13 @@ def embed_font(page: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# The page frame: navigation, section titles, footer
+# The page frame: navigation, section titles, footer, the table script
 # --------------------------------------------------------------------------------------
+
+
+def table_script_html() -> str:
+    """``<script>`` holding :data:`TABLE_SCRIPT`: put it once in a page with kit tables."""
+    return f'<script type="text/javascript">\n{TABLE_SCRIPT}</script>'
 
 
 def section_title(notebook: str, lang: str) -> str:
@@ -191,6 +205,7 @@ def export_html(
         "kit_css": REPORT_CSS,
         "kit_nav": nav_html(nav, current=out.name),
         "kit_footer": footer,
+        "kit_script": table_script_html(),
         "language_code": "zh-CN" if lang == "zh" else "en",
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)

@@ -6,11 +6,15 @@ the ``Axes``, never calls ``show()`` and never saves. Words come from the catalo
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
 
+from kit.core import registry
 from kit.present.messages import label, text
 from kit.present.plotting import PALETTE, money_formatter, new_ax
 from kit.stages.layering import QUADRANTS, rf_matrix
@@ -132,4 +136,71 @@ def plot_migration(
     shown = title if title is not None else ("" if money else text("layering.migration_plot_title", lang))
     if shown:
         ax.set_title(shown, fontweight="normal")  # the bundled CJK font has no bold weight
+    return ax
+
+
+def plot_rfm_scores(
+    counts: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "zh",
+    title: str | None = None,
+) -> Axes:
+    """Grouped bars: customers per score (1 .. bins) of R, F and M, counts on the bars.
+
+    ``counts`` is :func:`kit.present.layering.rfm_score_counts` (index: the score; columns
+    ``rfm_r, rfm_f, rfm_m``). Quantile scores give near-equal bars; a short bar shows a
+    block of tied values (many one-order customers share one F score)."""
+    ax = new_ax(ax, figsize=(7.5, 4.0))
+    x = np.arange(len(counts.index))
+    width = 0.8 / max(len(counts.columns), 1)
+    for i, col in enumerate(counts.columns):
+        offset = (i - (len(counts.columns) - 1) / 2) * width
+        bars = ax.bar(x + offset, counts[col].to_numpy(), width, color=PALETTE[i % len(PALETTE)],
+                      label=registry.column(str(col)).label(lang) if registry.column(str(col)) else str(col))
+        ax.bar_label(bars, fmt="{:,.0f}", fontsize=8, padding=1)
+    ax.set_xticks(x, [str(s) for s in counts.index])
+    ax.set_xlabel(text("charts.rfm_scores.xlabel", lang, bins=len(counts.index)))
+    ax.set_ylabel(text("charts.customers", lang))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(counts.columns), frameon=False)
+    ax.grid(axis="x", visible=False)
+    if title:
+        ax.set_title(title, fontweight="normal")  # the bundled CJK font has no bold weight
+    return ax
+
+
+def plot_segments(
+    segments: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "zh",
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Horizontal bars per RFM segment: its share of customers and its share of the
+    trailing-year amount side by side, the customers counted at the end of the bars.
+
+    ``segments`` is :func:`kit.present.layering.segment_table` (rule order, top first);
+    segments without customers are left out; ``labels`` names the segment keys
+    (:func:`kit.present.layering.segment_labels`)."""
+    data = segments[segments["n_customers"] > 0].iloc[::-1]
+    ax = new_ax(ax, figsize=(7.5, 0.42 * max(len(data), 3) + 1.2))
+    y = np.arange(len(data))
+    h = 0.38
+    ax.barh(y + h / 2, data["customer_share"].to_numpy(dtype=float), h, color=PALETTE[0],
+            label=text("charts.segments.customer_share", lang))
+    ax.barh(y - h / 2, data["amount_share"].to_numpy(dtype=float), h, color=PALETTE[1],
+            label=text("charts.segments.amount_share", lang))
+    ends = np.maximum(data["customer_share"].to_numpy(dtype=float), data["amount_share"].to_numpy(dtype=float))
+    for yi, end, n in zip(y, ends, data["n_customers"].to_numpy()):
+        ax.text(end + 0.005, yi, text("charts.segments.count", lang, n=int(n)), va="center", fontsize=8, color="#444")
+    names = [(labels or {}).get(k, k) for k in data["rfm_segment"]]
+    ax.set_yticks(y, names)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlim(0, max(float(ends.max()) * 1.22, 0.05) if len(ends) else 1)
+    ax.set_xlabel(text("charts.segments.xlabel", lang))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=9)
+    ax.grid(axis="y", visible=False)
+    if title:
+        ax.set_title(title, fontweight="normal")  # the bundled CJK font has no bold weight
     return ax
