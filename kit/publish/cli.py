@@ -1,5 +1,6 @@
 """Command line: ``kit run`` executes an assessment, ``kit check`` is its preflight (the
-config and the data, in seconds), ``kit init`` writes a commented config for a new client.
+config and the data, in seconds), ``kit init`` writes a commented config for a new client,
+``kit backfill`` computes past periods' key figures into the history store (the trend).
 
 Every error is one line ``kit: <message>`` on stderr and exit status 2 (a failed run: 1),
 never a traceback. Paths on the command line are taken relative to the current directory;
@@ -16,6 +17,7 @@ from typing import NoReturn
 from kit.core.config import ConfigError, load_config
 from kit.io import InputError
 from kit.present import messages
+from kit.publish.backfill import BackfillError, backfill
 from kit.publish.check_text import render
 from kit.publish.init_config import PROPOSAL_MARK, InitError, init_config
 from kit.publish.preflight import SAMPLE_ROWS, check_inputs
@@ -55,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--as-of", dest="as_of", help="period end date YYYY-MM-DD (default: config)")
     p_run.add_argument("--out", help="output folder, relative to the current directory (default: the kit's reports/)")
     p_run.add_argument("--lang", choices=["zh", "en"], help="report language (default: config)")
+
+    p_back = sub.add_parser(
+        "backfill", help="compute past periods' key figures from the transaction log (for the trend)",
+        description="Compute the key figures of past periods from the transaction log, without running the "
+        "notebooks, into <out>/<client>/history/, so that the next report shows a trend; rewrites the client's "
+        "landing page <out>/<client>/index.html.", epilog=PATHS_HELP)
+    p_back.add_argument("--config", required=True, help="YAML config (relative to the current directory)")
+    p_back.add_argument("--from", dest="start", required=True, metavar="PERIOD",
+                        help="first period, e.g. 2025-Q1 (quarters) or 2025-03 (months), or a date in it")
+    p_back.add_argument("--to", dest="end", metavar="PERIOD",
+                        help="last period (default: the one before the config's as_of, which kit run computes)")
+    p_back.add_argument("--out", help="output folder, relative to the current directory (default: the kit's reports/)")
+    p_back.add_argument("--no-clv", dest="no_clv", action="store_true",
+                        help="leave predicted CLV out (faster; the periods say so)")
+    p_back.add_argument("--replace", action="store_true",
+                        help="also replace periods recorded by a full kit run (kept by default)")
 
     p_check = sub.add_parser(
         "check", help="check a config and its data without running the notebooks",
@@ -129,11 +147,19 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print(result.index)
             return 0
+        if args.command == "backfill":
+            try:
+                backfill(_cwd_path(args.config), start=args.start, end=args.end, out_dir=_cwd_path(args.out),
+                         with_clv=not args.no_clv, replace_runs=args.replace)
+            except RunFailed as e:
+                print(f"kit: backfill failed: {_one_line(e)}", file=sys.stderr)
+                return 1
+            return 0
         if args.command == "check":
             return _check(args)
         if args.command == "init":
             return _init(args)
-    except (ConfigError, InputError, InitError) as e:
+    except (ConfigError, InputError, InitError, BackfillError) as e:
         print(f"kit: {_one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:

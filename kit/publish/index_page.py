@@ -5,8 +5,13 @@ a stage), so every figure on the page traces to a function with a test:
 
 * :func:`headline_figures` - customers, active customers, revenue, new customers (with the
   previous period), total predicted CLV and the 12-month revenue at high churn risk
-  (no previous value: the previous period's CLV and churn risk are not recomputed, shown
-  as "–"); purchases are :func:`kit.stages.features.purchase_mask`;
+  (their previous values from the previous period's history entry, else "–"; never
+  recomputed); counted by :func:`kit.publish.history.period_activity`;
+* :func:`trend_section` - the last 8 periods from the client's history store
+  (:mod:`kit.publish.history`, this run's own figures for its period): a table of the key
+  figures, one of the churn-risk, tier and quadrant mix, two charts
+  (:mod:`kit.present.plots.trends`, embedded PNGs with alt text and a caption) and what the
+  backfilled periods lack; with fewer than two periods a note says why there is no trend;
 * :func:`migration_table` - the quadrant and the value-tier migration at a glance, counted
   by :func:`kit.stages.layering.migration_counts` (the count 02_layering shows);
 * :func:`top_actions` and :func:`coming_period` - what the team does first; the coming
@@ -20,32 +25,36 @@ report language. With ``report.mask_pii`` customer names are masked.
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
+import matplotlib
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from matplotlib.figure import Figure
 
 from kit.core import paths
 from kit.core.config import KitConfig, Strategy
 from kit.core.notes import Note
-from kit.core.periods import period_start, previous_period_end
+from kit.core.periods import period_label, previous_period_end
 from kit.present import messages
+from kit.present import plotting
 from kit.present.messages import label, text
+from kit.present.plots.trends import plot_customer_trend, plot_value_trend
 from kit.present.strategy import actions_text, owner_text
-from kit.present.table import header, mask
+from kit.present.table import header, mask, table
 from kit.publish.deliverables import SHEETS
+from kit.publish.history import MIXES, load_records, period_activity, spine_record, trend_frame, trend_records
 from kit.publish.html import REPORT_CSS, embed_font, footer_html, nav_html, section_title
-from kit.stages.features import purchase_mask
 from kit.stages.layering import migration_counts
 
 #: The artifact notebook 05 leaves for this page (:func:`kit.stages.strategy.coming_summary`).
 FOLLOW_UP_SUMMARY = paths.ARTIFACTS["follow_up_summary"]
-
-_DAY = pd.Timedelta(days=1)
 
 
 def headline_figures(
@@ -53,6 +62,7 @@ def headline_figures(
     customers: pd.DataFrame | None,
     as_of: pd.Timestamp,
     period: str,
+    previous: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Headline figures of the period with their change against the previous period.
 
@@ -62,38 +72,26 @@ def headline_figures(
     The period is ``[period_start(as_of), as_of]``, the previous one the period before it;
     both include their whole last day. Only purchases count
     (:func:`kit.stages.features.purchase_mask`). ``customers`` counts everyone with a first
-    purchase up to the period end; ``total_clv`` and ``revenue_at_high_risk`` have no
-    previous value (the previous period's CLV and churn risk are not recomputed).
+    purchase up to the period end (:func:`kit.publish.history.period_activity`, the counts
+    the history store records). ``total_clv`` and ``revenue_at_high_risk`` take their previous
+    value from ``previous``, the previous period's figures in the history store
+    (:func:`kit.publish.history.key_figures`); without them it is None (never recomputed here).
     """
+    before = previous or {}
     out: list[dict[str, Any]] = []
     if transactions is not None and len(transactions):
-        tx = transactions[purchase_mask(transactions)]
-        start = period_start(as_of, period)
-        prev_end = previous_period_end(as_of, period)
-        prev_start = period_start(prev_end, period)
-        d = tx["order_date"]
-        end, prev_stop = as_of + _DAY, prev_end + _DAY  # exclusive ends: whole last days count
-        cur = tx[(d >= start) & (d < end)]
-        prv = tx[(d >= prev_start) & (d < prev_stop)]
-        first = tx.groupby("customer_id")["order_date"].min()
-        out += [
-            {"key": "customers", "kind": "count", "value": int((first < end).sum()),
-             "previous": int((first < prev_stop).sum())},
-            {"key": "active_customers", "kind": "count", "value": int(cur["customer_id"].nunique()),
-             "previous": int(prv["customer_id"].nunique())},
-            {"key": "revenue", "kind": "money", "value": float(cur["amount"].sum()),
-             "previous": float(prv["amount"].sum())},
-            {"key": "new_customers", "kind": "count", "value": int(((first >= start) & (first < end)).sum()),
-             "previous": int(((first >= prev_start) & (first < prev_stop)).sum())},
-        ]
+        cur = period_activity(transactions, as_of, period)
+        prv = period_activity(transactions, previous_period_end(as_of, period), period)
+        out += [{"key": k, "kind": "money" if k == "revenue" else "count", "value": cur[k], "previous": prv[k]}
+                for k in ("customers", "active_customers", "revenue", "new_customers")]
     if customers is not None and len(customers):
         if "clv" in customers.columns and customers["clv"].notna().any():
             out.append({"key": "total_clv", "kind": "money", "value": float(customers["clv"].sum()),
-                        "previous": None})
+                        "previous": before.get("total_clv")})
         if "churn_risk" in customers.columns and "amount_12m" in customers.columns:
             at_risk = customers.loc[customers["churn_risk"] == "high", "amount_12m"].sum()
             out.append({"key": "revenue_at_high_risk", "kind": "money", "value": float(at_risk),
-                        "previous": None})
+                        "previous": before.get("revenue_at_high_risk")})
     return out
 
 
@@ -224,6 +222,106 @@ def coming_period(summary: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------------------------
+# Trend across periods (the history store)
+# --------------------------------------------------------------------------------------
+
+#: Chart size (inches) and resolution of the trend charts embedded in the page.
+CHART_SIZE = (7.0, 3.8)
+CHART_DPI = 110
+_COUNT_COLUMNS = ("customers", "active_customers", "new_customers")
+
+
+def _shown(v: Any, money: bool = False, currency: str = "") -> str:
+    if v is None or pd.isna(v):
+        return "–"
+    return f"{currency}{float(v):,.0f}" if money else f"{int(v):,}"
+
+
+def trend_tables(frame: pd.DataFrame, lang: str) -> tuple[str, str]:
+    """The trend frame (:func:`kit.publish.history.trend_frame`) as two HTML tables made by
+    :func:`kit.present.table.table`: the key figures per period, and the churn-risk,
+    value-tier and quadrant mix per period (headers in the report language)."""
+    period, source = text("history.col.period", lang), text("history.col.source", lang)
+    figs = pd.DataFrame({period: frame.index.astype(str),
+                         source: [label("history_source", "backfill" if b else "run", lang) for b in frame["backfilled"]]})
+    kinds = {}
+    for key in (*_COUNT_COLUMNS, "revenue", "total_clv", "revenue_at_high_risk"):
+        name = text(f"index.figure.{key}", lang)
+        figs[name] = frame[key].to_numpy()
+        kinds[name] = "int" if key in _COUNT_COLUMNS else "money"
+    mix = pd.DataFrame({period: frame.index.astype(str)})
+    for col, keys in MIXES.items():
+        for k in keys:
+            name = label(col, k, lang)
+            mix[name] = frame[f"{col}_{k}"].to_numpy()
+            kinds[name] = "int"
+    return (table(figs, lang, kinds=kinds, caption=text("history.figures_caption", lang), max_rows=None).html,
+            table(mix, lang, kinds=kinds, caption=text("history.mix_caption", lang), max_rows=None).html)
+
+
+def chart_png(plot: Callable[..., Any], data: pd.DataFrame, lang: str, **kw: Any) -> str:
+    """``plot(data, ax=..., lang=lang, **kw)`` drawn on its own figure (the kit's theme and
+    CJK font, rc settings restored afterwards) as a base64 PNG."""
+    with matplotlib.rc_context():
+        plotting.setup()
+        fig = Figure(figsize=CHART_SIZE)
+        plot(data, ax=fig.add_subplot(), lang=lang, **kw)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=CHART_DPI)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def trend_charts(frame: pd.DataFrame, lang: str, currency: str, horizon_months: int) -> list[dict[str, str]]:
+    """The two trend charts (``png`` base64, ``alt`` text with the first and last values,
+    ``caption``: what to read from the chart)."""
+    first, last = frame.iloc[0], frame.iloc[-1]
+    span = {"first": str(frame.index[0]), "last": str(frame.index[-1])}
+    counts = {f"{k}{i}": _shown(row[col]) for i, row in enumerate((first, last))
+              for k, col in (("c", "customers"), ("a", "active_customers"), ("h", "churn_risk_high"))}
+    money = {f"{k}{i}": _shown(row[col], True, currency) for i, row in enumerate((first, last))
+             for k, col in (("r", "revenue"), ("v", "total_clv"))}
+    return [
+        {"png": chart_png(plot_customer_trend, frame, lang),
+         "alt": text("history.chart.customers_alt", lang, **span, **counts),
+         "caption": text("history.chart.customers_caption", lang)},
+        {"png": chart_png(plot_value_trend, frame, lang, currency=currency),
+         "alt": text("history.chart.value_alt", lang, **span, **money),
+         "caption": text("history.chart.value_caption", lang, months=horizon_months)},
+    ]
+
+
+def trend_section(records: list[dict[str, Any]], lang: str, currency: str = "¥",
+                  horizon_months: int = 12) -> dict[str, Any]:
+    """The index page's trend over the periods of ``records`` (oldest first, at most
+    :data:`kit.publish.history.TREND_PERIODS`): with fewer than two periods only ``note``
+    (why there is no trend); else ``intro``, ``figures_table`` and ``mix_table`` (HTML),
+    ``charts`` and ``notes`` (backfilled periods, figures a period lacks, in words)."""
+    labels = [r["label"] for r in records]
+    if len(records) < 2:
+        return {"note": text("history.too_few", lang, n=len(records), labels=", ".join(labels) or "–")}
+    frame = trend_frame(records)
+    figures_table, mix_table = trend_tables(frame, lang)
+    notes = [{"kind": "info", "text": text("history.backfilled_note", lang)}] if frame["backfilled"].any() else []
+    for r in records:
+        seen = set()
+        for d in r.get("notes", []):
+            note = Note.from_dict(d)
+            if note.kind == "omitted" and note.code not in seen:
+                seen.add(note.code)
+                notes.append({"kind": "omitted", "text": text("history.period_note", lang, period=r["label"],
+                                                               note=messages.render(note, lang))})
+    return {
+        "note": None,
+        "intro": text("history.trend_intro", lang, n=len(records), first=labels[0], last=labels[-1]),
+        "figures_table": Markup(figures_table),  # made by table(): every cell escaped
+        "mix_table": Markup(mix_table),
+        "charts": trend_charts(frame, lang, currency, horizon_months),
+        "notes": notes,
+    }
+
+
+# --------------------------------------------------------------------------------------
 # Deliverables and notes
 # --------------------------------------------------------------------------------------
 
@@ -274,14 +372,27 @@ def build_index(
     *,
     nav: list[tuple[str, str]],
     notebooks: tuple[str, ...],
+    client_dir: Path | None = None,
 ) -> Path:
-    """Render ``index.html`` into ``run_dir`` from its artifacts and ``run.json`` data."""
+    """Render ``index.html`` into ``run_dir`` from its artifacts and ``run.json`` data.
+
+    The trend and the previous period's CLV come from the history store of ``client_dir``
+    (default: the folder holding ``run_dir``, where the run folders and ``history/`` live),
+    with this run's own figures in place of any stored entry of its period.
+    """
     lang = meta["language"]
     art = run_dir / "artifacts"
     tx = _read(art / paths.ARTIFACTS["transactions_clean"], "parquet")
     customers = _read(art / paths.ARTIFACTS["customers"], "parquet")
     as_of = pd.Timestamp(meta["as_of"])
-    figures = [format_figure(f, lang, cfg.report.currency) for f in headline_figures(tx, customers, as_of, cfg.period)]
+    stored = [r for r in load_records(client_dir or run_dir.parent, cfg.period) if r["as_of"] <= f"{as_of:%Y-%m-%d}"]
+    current = spine_record(tx, customers, cfg, as_of)
+    prev_label = period_label(previous_period_end(as_of, cfg.period), cfg.period)
+    previous = next((r["figures"] for r in stored if r["label"] == prev_label), None)
+    figures = [format_figure(f, lang, cfg.report.currency)
+               for f in headline_figures(tx, customers, as_of, cfg.period, previous)]
+    trends = trend_section(trend_records(stored, current[0] if current else None), lang, cfg.report.currency,
+                           cfg.clv.horizon_months)
     deliverables, data_files = deliverable_links(art, lang)
     env = Environment(loader=FileSystemLoader(str(paths.TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
     page = env.get_template("index.html.j2").render(
@@ -293,6 +404,7 @@ def build_index(
         css=Markup(REPORT_CSS),  # the kit's own stylesheet, not data
         nav=Markup(nav_html(nav, current="index.html")),  # escaped by nav_html
         figures=figures,
+        trends=trends,
         sections=[(section_title(n, lang), f"{n}.html") for n in notebooks],
         quadrant_migration=migration_table(customers, "quadrant", lang),
         tier_migration=migration_table(customers, "value_tier", lang),

@@ -39,6 +39,7 @@ from kit.core.periods import period_label
 from kit.publish.context import resolve_as_of
 from kit.publish.html import export_html, footer_html, section_title, summary_label
 from kit.publish.index_page import build_index
+from kit.publish.landing import after_run
 from kit.publish.safety import (
     BUILD_RECORD,
     NoReport,
@@ -203,7 +204,9 @@ def _build_in(
 
     index = build_index(build, cfg, run_meta, nav=nav, notebooks=notebooks)
     _swap_in(build, final)
+    landing = after_run(final, cfg, run_meta)  # the period in the client's history and landing page
     progress(f"  report: {final / index.name}")
+    progress(f"  all periods: {landing}")
     return RunResult(run_dir=final, index=final / index.name, seconds=seconds)
 
 
