@@ -85,3 +85,17 @@ def test_cli_exit_codes(tmp_path, capsys):
     bad.write_text("client: x\ninputs: {transactions: {path: a.csv}}\nbogus: 1\n", encoding="utf-8")
     assert main(["check", "--config", str(bad)]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_single_file_report_holds_every_section(small_run):
+    """report.html: one self-contained file to e-mail, every section inside it, links between
+    pages turned into links inside the file, one font subset, nothing fetched."""
+    d = small_run.run_dir
+    page = (d / "report.html").read_text(encoding="utf-8")
+    assert network_references(page) == []
+    assert page.count("@font-face") == 1 and page.count('<script type="text/javascript">') <= 1
+    for name in ("index", *paths.NOTEBOOKS):
+        assert f'id="page-{name}"' in page, name
+        assert f'href="{name}.html' not in page, f"a link to the separate page {name}.html is left"
+    assert "目录" in page and "3,143" in page  # the table of contents; a figure of 01's reconciliation
+    assert "<img" in page and "data:image/png;base64," in page

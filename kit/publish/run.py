@@ -40,6 +40,7 @@ from kit.publish.context import resolve_as_of
 from kit.publish.html import export_html, footer_html, section_title, summary_label
 from kit.publish.index_page import build_index
 from kit.publish.landing import after_run
+from kit.publish.single_file import build_single_file
 from kit.publish.safety import (
     BUILD_RECORD,
     NoReport,
@@ -203,6 +204,8 @@ def _build_in(
     (build / "run.json").write_text(json.dumps(run_meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
     index = build_index(build, cfg, run_meta, nav=nav, notebooks=notebooks)
+    build_single_file(build, [(href, title) for title, href in nav],  # one file to e-mail: report.html
+                      title=f"{cfg.client_name or cfg.client} · {label}", lang=language)
     _swap_in(build, final)
     landing = after_run(final, cfg, run_meta)  # the period in the client's history and landing page
     progress(f"  report: {final / index.name}")
