@@ -343,3 +343,29 @@ def test_init_says_when_a_name_is_the_customer_key(capsys, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert 'customer_id: "Customer Name"    # found by synonym: a name used as the key' in text
     assert load_config(out).currency == "USD"
+
+
+@pytest.mark.slow
+def test_pdf_is_skipped_with_a_message_without_chromium(small_run, monkeypatch, capsys):
+    """kit pdf where Chromium is absent: one line saying why and how to get it, exit 3."""
+    import kit.publish.cli as cli
+
+    monkeypatch.setattr(cli, "find_chromium", lambda: None)
+    assert cli.main(["pdf", str(small_run.run_dir)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PDF skipped" in err and "apt-get install chromium" in err
+
+
+@pytest.mark.slow
+def test_pdf_of_the_executive_summary(small_run, tmp_path, capsys):
+    """kit pdf prints the run's index.html to a PDF (where Chromium is present)."""
+    from kit.publish.screenshots import find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed: apt-get install chromium")
+    from kit.publish.cli import main
+
+    out = tmp_path / "summary.pdf"
+    assert main(["pdf", str(small_run.run_dir), "--out", str(out)]) == 0
+    assert out.read_bytes()[:5] == b"%PDF-" and out.stat().st_size > 20_000
+    assert capsys.readouterr().out.strip() == str(out)

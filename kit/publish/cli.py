@@ -22,6 +22,7 @@ from kit.publish.check_text import render
 from kit.publish.init_config import PROPOSAL_MARK, InitError, init_config
 from kit.publish.preflight import SAMPLE_ROWS, check_inputs
 from kit.publish.run import RunFailed, run
+from kit.publish.screenshots import find_chromium, print_pdf
 
 PATHS_HELP = (
     "Relative paths: --config and --out are taken relative to the current directory; the "
@@ -104,7 +105,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how to read a file where detection cannot decide, e.g. transactions.decimal=, "
                         "or customers.sheet=Data (repeatable)")
     p_init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+
+    p_pdf = sub.add_parser("pdf", help="print a run's executive summary (index.html) to PDF with headless Chromium")
+    p_pdf.add_argument("run_dir", help="a run folder, e.g. reports/demo/2026-Q3 (relative to the current directory)")
+    p_pdf.add_argument("--out", help="PDF to write (default: <run>/summary.pdf)")
     return parser
+
+
+def _pdf(args: argparse.Namespace) -> int:
+    run_dir = _cwd_path(args.run_dir)
+    page = run_dir / "index.html"
+    if not page.exists():
+        print(f"kit: {page}: no executive summary there; give a run folder (reports/<client>/<period>)", file=sys.stderr)
+        return 2
+    if find_chromium() is None:
+        print("kit: PDF skipped: Chromium is not installed (apt-get install chromium, or set $CHROMIUM)",
+              file=sys.stderr)
+        return 3
+    print(print_pdf(page, _cwd_path(args.out) if args.out else run_dir / "summary.pdf"))
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -159,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "init":
             return _init(args)
+        if args.command == "pdf":
+            return _pdf(args)
     except (ConfigError, InputError, InitError, BackfillError) as e:
         print(f"kit: {_one_line(e)}", file=sys.stderr)
         return 2

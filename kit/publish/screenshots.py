@@ -73,6 +73,18 @@ def screenshot(page: Path, png: Path, width: int = 1280, height: int = 2400,
     return png
 
 
+def print_pdf(page: Path, pdf: Path) -> Path:
+    """``page`` printed to ``pdf`` by headless Chromium (A4, no browser header or footer).
+
+    Raises FileNotFoundError (with how to install it) where Chromium is absent."""
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    _run([f"--print-to-pdf={pdf}", "--no-pdf-header-footer", "--virtual-time-budget=5000"],
+         Path(page).resolve().as_uri())
+    if not pdf.exists() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"chromium wrote no PDF to {pdf}")
+    return pdf
+
+
 def dump_dom(page: Path, proxy: str | None = None, budget_ms: int = 8000) -> str:
     """The DOM after the page (and its scripts, fonts) settled."""
     return _run([f"--virtual-time-budget={budget_ms}", "--dump-dom"], Path(page).resolve().as_uri(),
