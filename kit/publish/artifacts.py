@@ -1,0 +1,31 @@
+"""Writing a stage's results into the run's artifacts, where it is more than one call.
+
+The notebooks call these instead of spelling out file by file what a stage leaves, so the
+list of artifacts (``kit.core.paths.ARTIFACTS``) and how each is written (parquet, or CSV
+through the one writer) live in the package.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kit.present.clean import merged_file, quarantine_file
+from kit.publish.context import RunContext
+from kit.publish.writer import write_csv
+from kit.stages.clean import CleanResult
+
+
+def write_clean(ctx: RunContext, result: CleanResult) -> dict[str, Path]:
+    """What 01_clean leaves: the clean tables (parquet), ``quarantine.csv`` and ``merged.csv``
+    (through the one writer: formula-like cells neutralised, PII masked when
+    ``report.mask_pii``; the raw source rows masked too) and ``quality.json``."""
+    mask_pii = ctx.cfg.report.mask_pii
+    out = {"transactions_clean": ctx.write_parquet("transactions_clean", result.transactions)}
+    for name, frame in (("customers_master_clean", result.customers), ("interactions_clean", result.interactions)):
+        if frame is not None:
+            out[name] = ctx.write_parquet(name, frame)
+    out["quarantine"] = write_csv(quarantine_file(result, ctx.lang, mask_pii=mask_pii), ctx.artifact("quarantine"),
+                                  root=ctx.run_dir, mask_pii=mask_pii)
+    out["merged"] = write_csv(merged_file(result, mask_pii=mask_pii), ctx.artifact("merged"),
+                              root=ctx.run_dir, mask_pii=mask_pii)
+    out["quality"] = ctx.write_json("quality", result.quality)
+    return out
