@@ -402,3 +402,13 @@ def test_io_imports_only_core_and_reexports_its_parts():
                 assert node.module.startswith(("kit.core", "kit.io")), (path.name, node.module)
     for name in kit.io.__all__:
         assert getattr(kit.io, name) is getattr(kit.io.read, name), name
+
+
+def test_a_month_reads_as_its_first_day_never_todays_day():
+    """``2024-03`` in a monthly export is March 2024, read as 2024-03-01 whatever the date of
+    the run (dateutil alone fills in today's day of the month)."""
+    from kit.io.parse import parse_dates
+
+    got, ok = parse_dates(pd.Series(["2024-03", "2024/3", "2024年3月", "March 2024", "2024-03-05", "2024-13"]))
+    assert ok.tolist() == [True, True, True, True, True, False]
+    assert got[:5].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01"] * 4 + ["2024-03-05"]

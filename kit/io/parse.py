@@ -338,6 +338,7 @@ def parse_numbers(series: pd.Series, style: NumberStyle | None = None) -> tuple[
     return parse_amounts(series, style)
 
 
+_MONTH_RE = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$"
 _ISO_RE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _YMD_RE = (
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:\s*(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.\d+)?)?)?"
@@ -472,6 +473,14 @@ def _dates_unique(u: pd.Series, order: DateOrder = DateOrder()) -> tuple[pd.Seri
         out[iso] = _plausible_ns(pd.to_datetime(t[iso], format="ISO8601", errors="coerce"))
         todo &= out.isna()
 
+    if todo.any():  # a month (2024-03, 2024/3, 2024年3月): its first day, never today's day of it
+        month = todo & t.str.match(_MONTH_RE).fillna(False).astype(bool)
+        if month.any():
+            ym = t[month].str.extract(_MONTH_RE).astype("float64")
+            out[ym.index] = _plausible_ns(pd.to_datetime(
+                pd.DataFrame({"year": ym[0], "month": ym[1], "day": 1}), errors="coerce"))
+            todo &= out.isna()
+
     if todo.any():
         v = (
             t[todo].str.replace(r"[年月/.]", "-", regex=True).str.replace(r"[日号]", "", regex=True)
@@ -526,9 +535,12 @@ def _plausible_ns(s: pd.Series) -> pd.Series:
     return s.where((s >= _LOW) & (s < _HIGH)).astype("datetime64[ns]")
 
 
+_DEFAULT_DATE = dt.datetime(2000, 1, 1)
+
+
 def _dateutil(value: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(_dateparser.parse(value, yearfirst=True))
+    try:  # a part the text lacks is the 1st (January), never today's: "March 2024" -> 2024-03-01
+        ts = pd.Timestamp(_dateparser.parse(value, yearfirst=True, default=_DEFAULT_DATE))
     except (ValueError, OverflowError, TypeError):
         return pd.NaT
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
