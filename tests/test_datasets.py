@@ -117,7 +117,8 @@ def test_ids_keep_leading_zeros(orders, master):
 def test_same_seed_gives_identical_files(sample, tmp_path):
     out, manifest = sample
     again = ds.write_sample(tmp_path, seed=SEED, n_customers=N_CUSTOMERS)
-    for name in (ds.ORDERS_FILE, ds.INTERACTIONS_FILE, ds.MANIFEST_FILE, ds.README_FILE):
+    for name in (ds.ORDERS_FILE, ds.INTERACTIONS_FILE, ds.SUBSCRIPTIONS_FILE, ds.USAGE_FILE, ds.MANIFEST_FILE,
+                 ds.README_FILE):
         assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
     a = pd.read_excel(out / ds.CUSTOMERS_FILE, header=2, dtype=str)
     b = pd.read_excel(tmp_path / ds.CUSTOMERS_FILE, header=2, dtype=str)
@@ -134,7 +135,8 @@ def test_command_line_regenerates_the_committed_fixture(tmp_path):
     assert made_by, "the fixture's README names the command that made it"
     subprocess.run([sys.executable, "-m", "kit.datasets", "--out", str(tmp_path), "--seed", made_by[1],
                     "--customers", made_by[2]], check=True, capture_output=True, cwd=paths.PROJ_ROOT)
-    for name in (ds.ORDERS_FILE, ds.CUSTOMERS_FILE, ds.INTERACTIONS_FILE, ds.MANIFEST_FILE, ds.README_FILE):
+    for name in (ds.ORDERS_FILE, ds.CUSTOMERS_FILE, ds.INTERACTIONS_FILE, ds.SUBSCRIPTIONS_FILE, ds.USAGE_FILE,
+                 ds.MANIFEST_FILE, ds.README_FILE):
         assert (tmp_path / name).read_bytes() == (fixture / name).read_bytes(), name
 
 
@@ -320,7 +322,7 @@ def test_simulate_bgnbd_no_repeat_without_rate():
 
 def test_committed_sample_is_complete_and_small():
     files = [paths.SAMPLE_DIR / f for f in (ds.ORDERS_FILE, ds.CUSTOMERS_FILE, ds.INTERACTIONS_FILE,
-                                            ds.MANIFEST_FILE, ds.README_FILE)]
+                                            ds.SUBSCRIPTIONS_FILE, ds.USAGE_FILE, ds.MANIFEST_FILE, ds.README_FILE)]
     for f in files:
         assert f.exists(), f"{f} missing: run `make sample-data`"
     assert sum(f.stat().st_size for f in files) < 10 * 1024 * 1024
@@ -343,3 +345,230 @@ def test_committed_sample_keeps_the_archetypes_the_report_needs():
     assert t["upgrade_growth_2q"]["count"] >= t["archetypes"]["upgrader"]
     readme = (paths.SAMPLE_DIR / ds.README_FILE).read_text(encoding="utf-8")
     assert "dropped out by" in readme and "correlate at" in readme
+
+
+# ---------------------------------------------------------------------------- subscriptions and usage (issue 13)
+
+#: sha256 of the files the subscription customers must not change: the committed sample as it was
+#: before they were added (tests/test_key_figures.py and test_clean pin figures measured on them)
+PINNED_SHA256 = {
+    ds.ORDERS_FILE: "1a51d9cbeab9f203e60284898566f1645aa307130056eef91482d8b2d9db6976",
+    ds.CUSTOMERS_FILE: "20910032432ae46e906a95a1635c97181dd68bd10c3b99c2f1d2e9e8c0c4578f",
+    ds.INTERACTIONS_FILE: "3ad4536737034c9a8488d75987bd4618c5c97539e28138b06696819b89629650",
+}
+
+
+def sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def default_sample(tmp_path_factory):
+    """The committed sample regenerated (default seed and size) into a temporary folder."""
+    out = tmp_path_factory.mktemp("default_sample")
+    return out, ds.write_sample(out)
+
+
+@pytest.fixture(scope="module")
+def subscriptions(sample):
+    out, _ = sample
+    return pd.read_csv(out / ds.SUBSCRIPTIONS_FILE, encoding="utf-8", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def usage(sample):
+    out, _ = sample
+    return pd.read_csv(out / ds.USAGE_FILE, encoding="utf-8", dtype=str, keep_default_na=False)
+
+
+def binomial_ok(k: int, n: int, p: float, z: float = 3.5) -> bool:
+    """k successes of n within z standard errors of the rate p."""
+    return abs(k / n - p) <= z * np.sqrt(p * (1 - p) / n)
+
+
+def test_existing_files_keep_their_bytes(default_sample):
+    """The subscription tables draw from their own stream: the generator still writes the
+    orders, master and interactions byte for byte as before, and so does the committed sample."""
+    out, _ = default_sample
+    for name, digest in PINNED_SHA256.items():
+        assert sha256(out / name) == digest, name
+        assert sha256(paths.SAMPLE_DIR / name) == digest, name
+
+
+def test_subscription_stream_is_independent(monkeypatch):
+    """Another subscriptions stream changes the subscriptions and nothing else."""
+    a = ds.generate_b2b(n_customers=80, seed=3)
+    monkeypatch.setattr("kit.datasets.generate.subscription_rng", lambda seed: np.random.default_rng(seed + 1))
+    b = ds.generate_b2b(n_customers=80, seed=3)
+    for key in ("orders_export", "customers_export", "interactions_export", "orders", "interactions"):
+        pd.testing.assert_frame_equal(a[key], b[key])
+    assert not a["subscriptions_export"].equals(b["subscriptions_export"])
+
+
+def test_subscription_files_are_utf8_with_chinese_headers(sample):
+    out, m = sample
+    for name, headers in ((ds.SUBSCRIPTIONS_FILE, ds.SUBSCRIPTIONS_HEADERS), (ds.USAGE_FILE, ds.USAGE_HEADERS)):
+        raw = (out / name).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+        assert raw.decode("utf-8").splitlines()[0].split(",") == list(headers)
+        assert m["files"][name]["columns"] == list(headers) and m["files"][name]["bytes"] == len(raw)
+    assert list(ds.SUBSCRIPTIONS_HEADERS) == ["客户编号", "合同编号", "套餐", "开始日期", "到期日期", "计费周期",
+                                              "订阅金额", "状态", "续约自"]
+    assert list(ds.USAGE_HEADERS) == ["客户编号", "月份", "活跃用户数", "登录次数", "功能覆盖率", "工单数",
+                                      "首次响应时长(小时)"]
+
+
+def test_manifest_subscription_counts_match_the_file(sample, subscriptions, master):
+    _, m = sample
+    ms, d = m["subscriptions"], m["subscriptions"]["defects"]
+    x = subscriptions
+    assert len(x) == ms["rows"] == ms["true_contracts"] + sum(v["count"] for v in d.values())
+    assert ms["expected_quarantine"] == {k: v["count"] for k, v in d.items()}
+    ids = strip_id(x["客户编号"])
+    assert (ids == "").sum() == d["missing_customer_id"]["count"] >= 1
+    start, end = parse_dates(x["开始日期"]), parse_dates(x["到期日期"])
+    assert start.notna().all() and end.notna().all()
+    assert (end < start).sum() == d["end_before_start"]["count"] >= 1
+    # a duplicated contract id is an identical row right after the first
+    dup = x["合同编号"].duplicated()
+    assert dup.sum() == d["duplicate_contract_id"]["count"] >= 1
+    assert x.duplicated().sum() == dup.sum()
+    assert (x.loc[dup].index - 1).isin(x.index[~dup]).all()
+    # every other row belongs to a customer of the master and renews a contract in the file
+    assert set(ids[ids != ""]) <= set(master["客户编号"])
+    assert set(x["续约自"]) - {""} <= set(x["合同编号"])
+    assert set(x["状态"]) <= set(ds.STATUS_LABELS) and set(x["计费周期"]) <= set(ds.BILLING_LABELS)
+    assert set(x["套餐"]) <= set(ds.PLANS)
+    assert x["订阅金额"].map(parse_amount).gt(0).all()
+    assert x["订阅金额"].str.contains(",").any() and x["开始日期"].str.contains("/").any()
+    clean = x[(ids != "") & (end >= start) & ~dup]
+    assert len(clean) == ms["true_contracts"]
+    assert clean["状态"].map(ds.STATUS_LABELS).value_counts().sum() == sum(ms["status"].values())
+    assert clean["状态"].value_counts().to_dict() == ms["status"]
+
+
+def test_manifest_usage_counts_match_the_file(sample, usage):
+    _, m = sample
+    mu, d = m["usage"], m["usage"]["defects"]
+    assert len(usage) == mu["rows"] == mu["true_rows"] + sum(v["count"] for v in d.values())
+    assert (usage["客户编号"] == "").sum() == d["missing_customer_id"]["count"] >= 1
+    assert usage.duplicated().sum() == d["duplicate_rows"]["count"] >= 1
+    months = pd.to_datetime(usage["月份"], format="%Y-%m-%d")
+    assert (months.dt.day == 1).all() and months.max() <= AS_OF
+    cover = usage["功能覆盖率"].astype(float)
+    assert cover.between(0, 100).all() and cover.max() > 1  # a percent, not a share
+    no_tickets = usage["工单数"].astype(int) == 0
+    assert ((usage["首次响应时长(小时)"] == "") == no_tickets).all()
+    assert no_tickets.sum() >= mu["rows_without_tickets"]
+    assert set(usage.loc[usage["客户编号"] != "", "客户编号"]) == set(m["subscriptions"]["subscribers"]["ids"])
+
+
+def test_subscription_truth_is_consistent(data):
+    """Subscribers are ordering customers of the master; contracts chain without gaps, start
+    by as_of and carry the status as_of gives them; usage covers the contracted months."""
+    c, s, u, cust = data["subscriptions"], data["subscribers"], data["usage"], data["customers"]
+    pool = cust[cust["has_orders"] & cust["in_master"]]
+    assert set(s["customer_id"]) <= set(pool["customer_id"])
+    assert len(s) == round(ds.SUBSCRIBER_SHARE * len(pool))
+    assert (c["start_date"] <= AS_OF).all() and (c["end_date"] >= c["start_date"]).all()
+    assert ((c["status"] == "active") == (c["end_date"] >= AS_OF)).all()
+    assert (c.loc[c["status"] == "cancelled", "billing_period"] == "month").all()
+    assert (c.loc[c["status"] == "cancelled", "end_date"] < c.loc[c["status"] == "cancelled", "nominal_end_date"]).all()
+    by_id = c.set_index("subscription_id")
+    ren = c[c["renewed_from"].notna()]
+    prev_end = by_id.loc[ren["renewed_from"], "end_date"].to_numpy()
+    assert (ren["start_date"].to_numpy() == prev_end + np.timedelta64(1, "D")).all()
+    assert (by_id.loc[ren["renewed_from"], "decision"] == "renewed").all()
+    # a customer who has stopped ordering by a contract's end never renews it
+    assert not ((c["decision"] == "renewed") & c["stopped_ordering"]).any()
+    # signing: not before the first cooperation, not after the last order
+    first = c.groupby("customer_id")["start_date"].min()
+    info = cust.set_index("customer_id")
+    assert (first >= info.loc[first.index, "first_cooperation_date"]).all()
+    stop = info.loc[first.index, "dropout_date"]
+    assert (first[stop.notna()] <= stop[stop.notna()]).all()
+    # usage: one row per subscriber and month a contract covers
+    assert not u.duplicated(["customer_id", "date"]).any()
+    assert set(u["customer_id"]) == set(s["customer_id"])
+    assert (u["feature_coverage"].between(0, 1)).all()
+
+
+def test_documented_rates_hold(default_truth):
+    """Plan, billing and usage-pattern shares and the renewal probability of each plan and
+    pattern, measured on the committed sample's truth, within 3.5 binomial standard errors."""
+    d, _ = default_truth
+    s, c = d["subscribers"], d["subscriptions"]
+    n = len(s)
+    for plan, (share, _, _) in ds.PLANS.items():
+        assert binomial_ok(int((s["plan"] == plan).sum()), n, share), plan
+    for label, share in ds.BILLING_SHARES.items():
+        assert binomial_ok(int((s["billing_period"] == ds.BILLING_LABELS[label]).sum()), n, share), label
+    for group, stopped in (("stopped_ordering", True), ("ordering", False)):
+        g = s[s["stopped_ordering"] == stopped]
+        assert len(g) >= 100
+        assert binomial_ok(int((g["pattern"] == "declining").sum()), len(g), ds.DECLINING_SHARE[group]), group
+    free = c[(c["decision"] != "pending") & ~c["stopped_ordering"]]
+    for pattern, probs in ds.RENEWAL_PROBABILITY.items():
+        for plan, p in probs.items():
+            sel = free[(free["pattern"] == pattern) & (free["plan"] == plan)]
+            assert len(sel) >= 20, (pattern, plan)
+            assert binomial_ok(int((sel["decision"] == "renewed").sum()), len(sel), p), (pattern, plan)
+    # declining customers renew less, whatever the plan
+    rate = free.assign(r=free["decision"] == "renewed").groupby("pattern")["r"].mean()
+    assert rate["declining"] < rate["healthy"] - 0.25
+
+
+def test_declining_usage_declines(default_truth):
+    """Declining subscribers' logins, users and coverage fall and tickets rise over their last
+    months; healthy ones hold steady."""
+    d, _ = default_truth
+    u = d["usage"].sort_values(["customer_id", "date"])
+    u = u.assign(back=u.groupby("customer_id").cumcount(ascending=False))
+    long = u.groupby("customer_id")["back"].transform("max") >= 11
+    recent = u[long & (u["back"] < 3)].groupby(["pattern", "customer_id"]).mean(numeric_only=True)
+    before = u[long & u["back"].between(9, 11)].groupby(["pattern", "customer_id"]).mean(numeric_only=True)
+    ratio = (recent / before).groupby("pattern").median()
+    assert ratio.loc["declining", "logins"] < 0.6 and ratio.loc["healthy", "logins"] > 0.9
+    assert ratio.loc["declining", "active_users"] < 0.75 and ratio.loc["healthy", "active_users"] > 0.95
+    drop = (recent - before).groupby("pattern").median()
+    assert drop.loc["declining", "feature_coverage"] < -0.15 and abs(drop.loc["healthy", "feature_coverage"]) < 0.03
+    totals = (u[long & (u["back"] < 3)].groupby("pattern")[["tickets", "first_response_hours"]].mean()
+              / u[long & u["back"].between(9, 11)].groupby("pattern")[["tickets", "first_response_hours"]].mean())
+    assert totals.loc["declining", "tickets"] > 1.5 and totals.loc["healthy", "tickets"] < 1.3
+    assert totals.loc["declining", "first_response_hours"] > 1.5 and totals.loc["healthy", "first_response_hours"] < 1.2
+
+
+def test_cohorts_are_large_enough_to_fit(default_sample, default_truth):
+    """At least 3 yearly signing cohorts of >= 40 contracts, each with an observed renewal
+    and churn; the manifest's cohort table is the truth's."""
+    _, m = default_sample
+    d, _ = default_truth
+    cohorts = m["subscriptions"]["cohorts"]
+    assert ds.cohort_table(d["subscriptions"], AS_OF) == cohorts
+    fit = [y for y, v in cohorts.items() if v["customers"] >= 40 and v["observed"] and v["observed"][0] >= 40
+           and v["renewed"][0] < v["observed"][0] and v["lapsed"] > 0]
+    assert len(fit) >= 3, cohorts
+    assert any(len(v["observed"]) >= 3 for v in cohorts.values())  # a curve of 3 renewals for the holdout
+    for v in cohorts.values():
+        assert all(r <= o for o, r in zip(v["observed"], v["renewed"]))
+        assert v["lapsed"] + v["active"] == v["customers"]
+
+
+def test_committed_sample_fills_the_renewal_pipeline():
+    """Contracts end within 30, 60 and 90 days of the demo's as_of, some of them at risk."""
+    import yaml
+
+    m = json.loads((paths.SAMPLE_DIR / ds.MANIFEST_FILE).read_text(encoding="utf-8"))
+    demo = yaml.safe_load((paths.PROJ_ROOT / "configs" / "demo.yml").read_text(encoding="utf-8"))
+    assert str(demo["as_of"]) == m["generator"]["as_of"]
+    p = m["subscriptions"]["pipeline"]
+    assert 10 <= p["30_days"]["contracts"] <= p["60_days"]["contracts"] <= p["90_days"]["contracts"]
+    assert p["90_days"]["declining_usage"] >= 5 and p["90_days"]["stopped_ordering"] >= 5
+    assert p["90_days"]["monthly_amount"] > p["30_days"]["monthly_amount"] > 0
+    readme = (paths.SAMPLE_DIR / ds.README_FILE).read_text(encoding="utf-8")
+    for phrase in ("## Subscription customers", "Renewal probability", "Signing cohorts", "Renewal pipeline"):
+        assert phrase in readme
+    rates = m["subscriptions"]["rates"]
+    assert rates["subscriber_share"] == ds.SUBSCRIBER_SHARE and rates["renewal_probability"] == ds.RENEWAL_PROBABILITY

@@ -13,9 +13,13 @@ Two generators live here.
   calibration / holdout split. It returns the **clean truth** (canonical
   English column names) and the **exports** a real CRM would give (Chinese headers, mixed
   formats and the defects of DOMAIN.md section 1 injected at known rates).
-  :func:`write_sample` writes the exports as ``orders.csv`` (GBK), ``customers.xlsx``
-  (title row above the header), ``interactions.csv`` (UTF-8 with BOM), plus
-  ``manifest.json`` (the exact injected counts) and ``README.md``.
+  A share of the customers also subscribe to the company's SaaS platform (issue 13): yearly
+  contracts with renewals, lapses and cancellations, and monthly product usage with healthy
+  and declining patterns, drawn from a separate random stream so the other files do not
+  change. :func:`write_sample` writes the exports as ``orders.csv`` (GBK), ``customers.xlsx``
+  (title row above the header), ``interactions.csv`` (UTF-8 with BOM), ``subscriptions.csv``
+  and ``usage.csv`` (UTF-8), plus ``manifest.json`` (the exact injected counts and the
+  documented rates) and ``README.md``.
 * :func:`simulate_bgnbd` draws transactions from the BG/NBD + Gamma-Gamma story
   (Fader, Hardie & Lee 2005; Fader & Hardie 2013), vectorised for a million customers.
 
@@ -28,9 +32,10 @@ Command line (``kit/datasets/__main__.py``)::
     python -m kit.datasets --out data/sample [--seed 20260930] [--customers 2000]
 
 Modules, in the order of a draw: ``spec`` (layout, rates, vocabularies, archetypes),
-``customers``, ``orders``, ``interactions`` (the truth; ``orders_export`` and the export
-functions next to each truth write the files' rows), ``generate`` (:func:`generate_b2b`),
-``manifest``, ``readme``, ``files`` (:func:`write_sample`), ``bgnbd`` (:func:`simulate_bgnbd`).
+``customers``, ``orders``, ``interactions``, ``subscriptions``, ``usage`` (the truth;
+``orders_export`` and the export functions next to each truth write the files' rows),
+``generate`` (:func:`generate_b2b`), ``manifest`` (with ``subscription_figures``), ``readme``
+(with ``readme_subscriptions``), ``files`` (:func:`write_sample`), ``bgnbd`` (:func:`simulate_bgnbd`).
 """
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ from kit.datasets.spec import (
     AMOUNT_FORMATS,
     ARCHETYPES,
     Archetype,
+    BILLING_LABELS,
+    BILLING_SHARES,
     CATEGORIES,
     CONTACT_TITLES_LARGE,
     CONTACT_TITLES_SMALL,
@@ -51,6 +58,7 @@ from kit.datasets.spec import (
     CUSTOMERS_HEADERS,
     CUSTOMERS_SHEET,
     DATE_FORMATS,
+    DECLINING_SHARE,
     DEFAULT_CUSTOMERS,
     DEFAULT_END,
     DEFAULT_SEED,
@@ -75,24 +83,41 @@ from kit.datasets.spec import (
     ORDER_CHANNELS,
     ORDER_DEFECT_RATES,
     PAIN_KEYWORDS,
+    PIPELINE_WINDOWS,
+    PLANS,
     README_FILE,
     REFUND_FULL_SHARE,
     REFUND_PARENTHESES_SHARE,
     REGIONS,
+    RENEWAL_PROBABILITY,
     SCORE_SCALE_0_10_CHANNELS,
+    STATUS_LABELS,
+    SUBSCRIBER_SHARE,
+    SUBSCRIPTION_DEFECT_RATES,
+    SUBSCRIPTIONS_ENCODING,
+    SUBSCRIPTIONS_FILE,
+    SUBSCRIPTIONS_HEADERS,
     TEST_ACCOUNT_IDS,
     UNPARSEABLE_AMOUNTS,
     UNPARSEABLE_DATES,
+    USAGE_DEFECT_RATES,
+    USAGE_ENCODING,
+    USAGE_FILE,
+    USAGE_HEADERS,
     ZERO_AMOUNTS,
 )
+from kit.datasets.subscription_figures import cohort_table
+from kit.datasets.subscriptions import subscription_rng
 
 __all__ = [
-    "build_manifest", "generate_b2b", "render_readme", "sample_dynamics", "simulate_bgnbd", "value_tiers",
-    "write_sample",
+    "build_manifest", "cohort_table", "generate_b2b", "render_readme", "sample_dynamics", "simulate_bgnbd",
+    "subscription_rng", "value_tiers", "write_sample",
     "ACCOUNT_MANAGERS",
     "AMOUNT_FORMATS",
     "ARCHETYPES",
     "Archetype",
+    "BILLING_LABELS",
+    "BILLING_SHARES",
     "CATEGORIES",
     "CONTACT_TITLES_LARGE",
     "CONTACT_TITLES_SMALL",
@@ -100,6 +125,7 @@ __all__ = [
     "CUSTOMERS_HEADERS",
     "CUSTOMERS_SHEET",
     "DATE_FORMATS",
+    "DECLINING_SHARE",
     "DEFAULT_CUSTOMERS",
     "DEFAULT_END",
     "DEFAULT_SEED",
@@ -124,13 +150,26 @@ __all__ = [
     "ORDER_CHANNELS",
     "ORDER_DEFECT_RATES",
     "PAIN_KEYWORDS",
+    "PIPELINE_WINDOWS",
+    "PLANS",
     "README_FILE",
     "REFUND_FULL_SHARE",
     "REFUND_PARENTHESES_SHARE",
     "REGIONS",
+    "RENEWAL_PROBABILITY",
     "SCORE_SCALE_0_10_CHANNELS",
+    "STATUS_LABELS",
+    "SUBSCRIBER_SHARE",
+    "SUBSCRIPTION_DEFECT_RATES",
+    "SUBSCRIPTIONS_ENCODING",
+    "SUBSCRIPTIONS_FILE",
+    "SUBSCRIPTIONS_HEADERS",
     "TEST_ACCOUNT_IDS",
     "UNPARSEABLE_AMOUNTS",
     "UNPARSEABLE_DATES",
+    "USAGE_DEFECT_RATES",
+    "USAGE_ENCODING",
+    "USAGE_FILE",
+    "USAGE_HEADERS",
     "ZERO_AMOUNTS",
 ]

@@ -16,6 +16,8 @@ from kit.datasets.spec import (
     MANIFEST_FILE,
     ORDERS_FILE,
     README_FILE,
+    SUBSCRIPTIONS_FILE,
+    USAGE_FILE,
 )
 
 
@@ -30,11 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     m = write_sample(args.out, seed=args.seed, n_customers=args.customers, start=args.start, end=args.end)
     out = paths.resolve(args.out)
-    for name in (ORDERS_FILE, CUSTOMERS_FILE, INTERACTIONS_FILE, MANIFEST_FILE, README_FILE):
+    for name in (ORDERS_FILE, CUSTOMERS_FILE, INTERACTIONS_FILE, SUBSCRIPTIONS_FILE, USAGE_FILE, MANIFEST_FILE,
+                 README_FILE):
         print(f"{out / name}  {(out / name).stat().st_size:>10,d} bytes")
     v = m["truth"]["value_tiers_12m"]
     print(f"orders {m['orders']['rows']} rows ({m['orders']['true_orders']} true), customers.xlsx "
           f"{m['customers']['rows']} rows, interactions {m['interactions']['rows']} rows")
+    s, u = m["subscriptions"], m["usage"]
+    print(f"subscriptions {s['rows']} rows ({s['true_contracts']} true contracts of {s['subscribers']['count']}"
+          f" subscribers), usage {u['rows']} rows ({u['true_rows']} true)")
     print(f"value tiers (12 m, {v['customers']} ordering customers): high {v['high']}, "
           f"medium {v['medium']}, low {v['low']}, above 5M {v['above_5m']}")
     return 0

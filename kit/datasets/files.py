@@ -32,6 +32,11 @@ from kit.datasets.spec import (
     ORDERS_ENCODING,
     ORDERS_FILE,
     README_FILE,
+    SUBSCRIPTIONS_ENCODING,
+    SUBSCRIPTIONS_FILE,
+    SUBSCRIPTIONS_LINE_TERMINATOR,
+    USAGE_ENCODING,
+    USAGE_FILE,
 )
 
 
@@ -41,8 +46,9 @@ def write_sample(out_dir: str | Path = paths.SAMPLE_DIR, seed: int = DEFAULT_SEE
     """Generate the sample and write it as a real export would look.
 
     Writes ``orders.csv`` (GBK), ``customers.xlsx`` (sheet 客户主数据, a title row and a
-    blank row above the header), ``interactions.csv`` (UTF-8 with BOM), ``manifest.json``
-    and ``README.md`` into ``out_dir`` (created if needed).
+    blank row above the header), ``interactions.csv`` (UTF-8 with BOM),
+    ``subscriptions.csv`` and ``usage.csv`` (UTF-8, LF), ``manifest.json`` and ``README.md``
+    into ``out_dir`` (created if needed).
 
     Returns
     -------
@@ -58,9 +64,13 @@ def write_sample(out_dir: str | Path = paths.SAMPLE_DIR, seed: int = DEFAULT_SEE
     public(data["interactions_export"]).to_csv(out / INTERACTIONS_FILE, index=False,
                                                encoding=INTERACTIONS_ENCODING, lineterminator=LINE_TERMINATOR)
     _write_customers_xlsx(public(data["customers_export"]), out / CUSTOMERS_FILE, as_of=end)
+    public(data["subscriptions_export"]).to_csv(out / SUBSCRIPTIONS_FILE, index=False, encoding=SUBSCRIPTIONS_ENCODING,
+                                                lineterminator=SUBSCRIPTIONS_LINE_TERMINATOR)
+    public(data["usage_export"]).to_csv(out / USAGE_FILE, index=False, encoding=USAGE_ENCODING,
+                                        lineterminator=SUBSCRIPTIONS_LINE_TERMINATOR)
     manifest = build_manifest(data, seed=seed, n_customers=n_customers, start=start, end=end)
-    manifest["files"][ORDERS_FILE]["bytes"] = (out / ORDERS_FILE).stat().st_size
-    manifest["files"][INTERACTIONS_FILE]["bytes"] = (out / INTERACTIONS_FILE).stat().st_size
+    for name in (ORDERS_FILE, INTERACTIONS_FILE, SUBSCRIPTIONS_FILE, USAGE_FILE):
+        manifest["files"][name]["bytes"] = (out / name).stat().st_size
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     readme = render_readme(manifest, dynamics=sample_dynamics(data, end))
     (out / README_FILE).write_text(readme, encoding="utf-8")

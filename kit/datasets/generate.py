@@ -9,6 +9,13 @@ from kit.datasets.interactions import _draw_interactions, _interactions_export
 from kit.datasets.orders import _draw_orders
 from kit.datasets.orders_export import _orders_export
 from kit.datasets.spec import CUSTOMERS_HEADERS, DEFAULT_CUSTOMERS, DEFAULT_END, DEFAULT_SEED, DEFAULT_START
+from kit.datasets.subscriptions import (
+    _draw_contracts,
+    _draw_subscribers,
+    _subscriptions_export,
+    subscription_rng,
+)
+from kit.datasets.usage import _draw_usage, _usage_export
 
 
 def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
@@ -41,9 +48,12 @@ def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
         * ``interactions``: ``customer_id, date, type, type_canonical, score`` (0-100),
           ``score_raw`` (as exported), ``keywords, channel, text, touchpoint``.
 
+        * ``subscribers``, ``subscriptions``, ``usage``: see :func:`_subscription_tables`.
+
         Exports, string cells under the Chinese headers, as written to disk, with hidden
         label columns starting with ``_`` (``_defect`` names the injected defect or is empty):
-        ``orders_export``, ``customers_export``, ``interactions_export``.
+        ``orders_export``, ``customers_export``, ``interactions_export``,
+        ``subscriptions_export``, ``usage_export``.
     """
     if n_customers < 50:
         raise ValueError(f"n_customers must be at least 50 (got {n_customers})")
@@ -86,8 +96,34 @@ def generate_b2b(n_customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED,
     return {
         "customers": customers, "orders": orders, "interactions": inter,
         "orders_export": orders_export, "customers_export": customers_export,
-        "interactions_export": interactions_export,
+        "interactions_export": interactions_export, **_subscription_tables(seed, customers, t0, t1),
     }
+
+
+def _subscription_tables(seed: int, customers: pd.DataFrame, start: pd.Timestamp,
+                         end: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The subscription customers (issue 13), from their own stream (:func:`subscription_rng`):
+    they change none of the other frames.
+
+    * ``subscribers``: one row per subscription customer (``customer_id, sign_date, existing,
+      stop_date, stopped_ordering, pattern`` healthy / declining, first ``plan``,
+      ``billing_period, discount, account_manager``).
+    * ``subscriptions``: one row per contract (the clean table's columns of the issue 13
+      schema plus ``nominal_end_date, decision`` renewed / lapsed / pending,
+      ``stopped_ordering, forced_lapse, pattern, contract_no, cohort``).
+    * ``usage``: one row per subscriber and month (``customer_id, date`` the month's first day,
+      ``plan, pattern, months_declining, active_users, logins, feature_coverage`` 0-1,
+      ``tickets, first_response_hours``).
+    * ``subscriptions_export``, ``usage_export``: the files' rows (the contracts' export is
+      drawn before the usage, so a change of the usage leaves subscriptions.csv as it is).
+    """
+    srng = subscription_rng(seed)
+    subscribers = _draw_subscribers(srng, customers, start, end)
+    contracts = _draw_contracts(srng, subscribers, end)
+    contracts_export = _subscriptions_export(srng, contracts)
+    usage = _draw_usage(srng, contracts, subscribers, end)
+    return {"subscribers": subscribers, "subscriptions": contracts, "usage": usage,
+            "subscriptions_export": contracts_export, "usage_export": _usage_export(srng, usage)}
 
 
 def value_tiers(orders: pd.DataFrame, as_of: str | pd.Timestamp = DEFAULT_END,

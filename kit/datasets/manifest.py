@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from kit.datasets.generate import value_tiers
+from kit.datasets.subscription_figures import subscription_figures, usage_figures
 from kit.datasets.spec import (
     CUSTOMERS_FILE,
     CUSTOMERS_HEADERS,
@@ -24,6 +25,12 @@ from kit.datasets.spec import (
     ORDERS_FILE,
     ORDERS_HEADERS,
     SCORE_SCALE_0_10_CHANNELS,
+    SUBSCRIPTIONS_ENCODING,
+    SUBSCRIPTIONS_FILE,
+    SUBSCRIPTIONS_HEADERS,
+    USAGE_ENCODING,
+    USAGE_FILE,
+    USAGE_HEADERS,
 )
 
 
@@ -61,6 +68,10 @@ def build_manifest(data: dict[str, pd.DataFrame], *, seed: int, n_customers: int
                              "rows": int(len(cx)), "columns": list(CUSTOMERS_HEADERS)},
             INTERACTIONS_FILE: {"encoding": INTERACTIONS_ENCODING, "rows": int(len(ix)),
                                 "columns": list(INTERACTIONS_HEADERS)},
+            SUBSCRIPTIONS_FILE: {"encoding": SUBSCRIPTIONS_ENCODING, "rows": int(len(data["subscriptions_export"])),
+                                 "columns": list(SUBSCRIPTIONS_HEADERS)},
+            USAGE_FILE: {"encoding": USAGE_ENCODING, "rows": int(len(data["usage_export"])),
+                         "columns": list(USAGE_HEADERS)},
         },
         "orders": _order_figures(o, ox),
         "customers": _customer_figures(c, cx),
@@ -73,6 +84,8 @@ def build_manifest(data: dict[str, pd.DataFrame], *, seed: int, n_customers: int
             "scores_below_40": int((i["score"] < 40).sum()),
         },
         "truth": _truth_figures(o, c, i, as_of),
+        "subscriptions": subscription_figures(data, as_of),
+        "usage": usage_figures(data),
     }
 
 

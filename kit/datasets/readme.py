@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from kit.datasets.readme_subscriptions import file_rows, header_lines, subscriptions_section
 from kit.datasets.spec import (
     _CHURNER_LEVELS,
     _FREQ_GROWTH_SHARE,
@@ -62,7 +63,8 @@ def render_readme(manifest: dict[str, Any], dynamics: dict[str, Any] | None = No
     """
     g, o, c, i, t = (manifest[k] for k in ("generator", "orders", "customers", "interactions", "truth"))
     lines = (_files_section(g, manifest["files"]) + _orders_section(o) + _master_and_interactions_section(c, i)
-             + _truth_section(g, t, dynamics) + _NOTES)
+             + _truth_section(g, t, dynamics) + _NOTES
+             + subscriptions_section(g, manifest["subscriptions"], manifest["usage"]))
     return "\n".join(lines)
 
 
@@ -87,6 +89,7 @@ def _files_section(g: dict[str, Any], f: dict[str, Any]) -> list[str]:
         f"| `orders.csv` | orders, refunds, cancellations | GBK, CRLF | {f['orders.csv']['rows']} |",
         f"| `customers.xlsx` | customer master, sheet `客户主数据`: title row, blank row, header on row 3 | xlsx | {f['customers.xlsx']['rows']} |",
         f"| `interactions.csv` | CRM interactions | UTF-8 with BOM, CRLF | {f['interactions.csv']['rows']} |",
+        *file_rows(f),
         "| `manifest.json` | exact injected counts and key figures of the truth | UTF-8 | |",
         "",
         "Headers:",
@@ -94,6 +97,7 @@ def _files_section(g: dict[str, Any], f: dict[str, Any]) -> list[str]:
         "* orders: " + ", ".join(ORDERS_HEADERS),
         "* customers: " + ", ".join(CUSTOMERS_HEADERS),
         "* interactions: " + ", ".join(INTERACTIONS_HEADERS),
+        *header_lines(),
         "",
         "Customer ids are six-digit strings with leading zeros (`000123`): read them as text.",
         "Order ids are `SO` + order date + a 4-digit sequence (`SO202401050003`).",

@@ -270,3 +270,104 @@ ONBOARDING: dict[str, tuple[int, list[str], float]] = {
     "phone_review": (7, ["电话回访"], 0.65),
     "value_report": (30, ["拜访", "满意度调查"], 0.55),
 }
+
+# --------------------------------------------------------------------------------------
+# Subscription customers (issue 13): contracts and monthly product usage
+# --------------------------------------------------------------------------------------
+# Drawn from their own random stream (SUBSCRIPTION_STREAM): adding them consumes no draw of
+# the orders', master's or interactions' stream, so those files stay byte-identical.
+
+SUBSCRIPTIONS_FILE = "subscriptions.csv"
+USAGE_FILE = "usage.csv"
+SUBSCRIPTIONS_ENCODING = "utf-8"
+USAGE_ENCODING = "utf-8"
+SUBSCRIPTIONS_LINE_TERMINATOR = "\n"  # exported from the SaaS platform's web console
+#: spawn key of the subscriptions' ``numpy.random.SeedSequence(seed, spawn_key=...)``
+SUBSCRIPTION_STREAM = 13
+SUBSCRIPTION_PRODUCT = "设备云监控平台"
+
+SUBSCRIPTIONS_HEADERS: dict[str, str] = {
+    "客户编号": "customer_id", "合同编号": "subscription_id", "套餐": "plan", "开始日期": "start_date",
+    "到期日期": "end_date", "计费周期": "billing_period", "订阅金额": "recurring_amount",
+    "状态": "status", "续约自": "renewed_from",
+}
+USAGE_HEADERS: dict[str, str] = {
+    "客户编号": "customer_id", "月份": "date", "活跃用户数": "active_users", "登录次数": "logins",
+    "功能覆盖率": "feature_coverage", "工单数": "tickets", "首次响应时长(小时)": "first_response_hours",
+}
+#: export label -> canonical value
+BILLING_LABELS: dict[str, str] = {"月付": "month", "年付": "year"}
+STATUS_LABELS: dict[str, str] = {"生效": "active", "已取消": "cancelled", "已到期": "expired"}
+
+#: share of the ordering customers present in the master who subscribe (drawn uniformly, exact count)
+SUBSCRIBER_SHARE = 0.40
+#: the platform went live this many months before the order window; customers from before the
+#: window sign uniformly over the following EXISTING_SIGN_MONTHS months (never after their
+#: drop-out), customers acquired inside the window within NEW_SIGN_DAYS of their first order
+SUBS_LAUNCH_MONTHS = 12
+EXISTING_SIGN_MONTHS = 24
+NEW_SIGN_DAYS = 120
+CONTRACT_MONTHS = 12
+#: plan -> (share at signing, list price a month in CNY, active-user range at signing)
+PLANS: dict[str, tuple[float, float, tuple[float, float]]] = {
+    "基础版": (0.45, 1_980.0, (5, 20)),
+    "专业版": (0.35, 4_800.0, (15, 60)),
+    "企业版": (0.20, 12_800.0, (40, 200)),
+}
+#: a customer's negotiated discount on the list price (uniform)
+PRICE_DISCOUNT = (0.80, 1.00)
+#: yearly billing: 12 months at this factor of the monthly price
+YEARLY_PRICE_FACTOR = 0.85
+#: billing period label -> share of subscribers (kept over renewals)
+BILLING_SHARES: dict[str, float] = {"月付": 0.35, "年付": 0.65}
+#: usage pattern: share "declining" among subscribers who stop ordering by as_of / the others
+DECLINING_SHARE: dict[str, float] = {"stopped_ordering": 0.55, "ordering": 0.15}
+#: probability of renewing at the end of each contract year, by usage pattern and plan
+#: (for customers still ordering at the contract's end; one who has stopped does not renew)
+RENEWAL_PROBABILITY: dict[str, dict[str, float]] = {
+    "healthy": {"基础版": 0.82, "专业版": 0.88, "企业版": 0.93},
+    "declining": {"基础版": 0.40, "专业版": 0.48, "企业版": 0.58},
+}
+#: a healthy renewal moves to the next plan with this probability; other renewals keep the
+#: plan and raise the price by a uniform factor in RENEWAL_PRICE_RISE
+UPGRADE_ON_RENEWAL = 0.12
+RENEWAL_PRICE_RISE = (0.0, 0.06)
+#: a monthly-billed contract that is not renewed is cancelled mid-term with this probability
+#: (ending after 3-11 months, status 已取消); the others run out (已到期)
+MIDTERM_CANCEL_SHARE = 0.5
+#: export format variety on the valid rows: dates ``2024/3/5`` and amounts ``23,760.00``
+SUBS_SLASH_DATE_SHARE = 0.10
+SUBS_THOUSANDS_SHARE = 0.10
+#: defect rows added to the true contracts (share of true contracts; at least one each)
+SUBSCRIPTION_DEFECT_RATES: dict[str, float] = {
+    "missing_customer_id": 0.005,
+    "end_before_start": 0.004,
+    "duplicate_contract_id": 0.006,
+}
+#: defect rows added to the true usage rows (share of true rows; at least one each)
+USAGE_DEFECT_RATES: dict[str, float] = {
+    "missing_customer_id": 0.002,
+    "duplicate_rows": 0.002,
+}
+#: usage: logins a month per active user (uniform per customer), month factor (February:
+#: Spring Festival), feature coverage at signing in percent, tickets a month per active user,
+#: hours to the first response (median; lognormal with USAGE_RESPONSE_SIGMA)
+USAGE_LOGINS_PER_USER = (10.0, 22.0)
+USAGE_FEBRUARY_FACTOR = 0.75
+USAGE_HEALTHY_GROWTH = (0.0, 0.02)     # monthly growth of the active users
+USAGE_COVERAGE = (45.0, 85.0)
+USAGE_TICKETS_PER_USER = 0.05
+USAGE_RESPONSE_HOURS = 4.0
+USAGE_RESPONSE_SIGMA = 0.5
+#: declining pattern: the decline starts DECLINE_MONTHS before the last month of the customer's
+#: subscription (its lapse, or as_of); then each month active users fall by a uniform rate,
+#: logins by DECLINE_LOGIN_FACTOR times that, feature coverage loses DECLINE_COVERAGE_POINTS,
+#: tickets rise by DECLINE_TICKET_RISE and first-response hours by DECLINE_RESPONSE_RISE
+DECLINE_MONTHS = (6, 12)
+DECLINE_USER_RATE = (0.06, 0.12)
+DECLINE_LOGIN_FACTOR = 1.5
+DECLINE_COVERAGE_POINTS = (2.5, 5.0)
+DECLINE_TICKET_RISE = 0.20
+DECLINE_RESPONSE_RISE = 0.15
+#: the renewal pipeline windows the manifest counts (days after as_of)
+PIPELINE_WINDOWS = (30, 60, 90)
