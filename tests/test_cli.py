@@ -41,8 +41,9 @@ def test_check_demo_human_and_json(capsys):
     assert rc == 0, err
     assert err == ""
     assert "currency: CNY" in out and "in the config's currency, CNY" in out
-    for table in ("[transactions]", "[customers]", "[interactions]"):
+    for table in ("[transactions]", "[customers]", "[interactions]", "[subscriptions]", "[usage]"):
         assert table in out
+    assert "billing period    per row, from column '计费周期'" in out  # the demo's contracts
     assert "encoding gbk" in out and "sheet 客户主数据" in out and "first 5,000 of 32,343 rows" in out
     assert "amount ← 实付金额" in out and re.search(r"missing columns +profit · payment_status", out)
     # the sample's failing cells, with their source rows
@@ -51,13 +52,14 @@ def test_check_demo_human_and_json(capsys):
     # the file is sorted by date: its first rows end in 2024, yet the last purchase is 2026-09-30
     assert "stale_after_days" not in out
     assert out.strip().endswith("OK: nothing checked would fail the run.")
-    assert len(out.splitlines()) < 70, "one short table per input, not a dump"
+    assert len(out.splitlines()) < 100, "one short table per input (five inputs), not a dump"
 
     rc, out, err = _run(capsys, "check", "--config", str(DEMO), "--json")
     assert rc == 0, err
     facts = json.loads(out)
     assert facts["ok"] is True and facts["errors"] == [] and facts["currency"] == "CNY"
-    assert [i["table"] for i in facts["inputs"]] == ["transactions", "customers", "interactions"]
+    assert [i["table"] for i in facts["inputs"]] == ["transactions", "customers", "interactions", "subscriptions",
+                                                     "usage"]
     tx = facts["inputs"][0]
     assert (tx["encoding"], tx["delimiter"], tx["header_row"], tx["rows"]) == ("gbk", ",", 1, 32343)
     assert {m["column"]: m["header"] for m in tx["mapping"]}["amount"] == "实付金额"

@@ -24,6 +24,8 @@ ARTIFACTS = {
     "transactions_clean": "transactions_clean.parquet",
     "customers_master_clean": "customers_master_clean.parquet",
     "interactions_clean": "interactions_clean.parquet",
+    "subscriptions_clean": "subscriptions_clean.parquet",  # when inputs.subscriptions is configured
+    "usage_clean": "usage_clean.parquet",  # when inputs.usage is configured
     "quarantine": "quarantine.csv",
     "merged": "merged.csv",
     "quality": "quality.json",

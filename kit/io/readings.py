@@ -48,15 +48,19 @@ NUMBER_COLUMNS: dict[str, tuple[str, ...]] = {
     "transactions": ("amount", "profit", "margin", "quantity", "days_overdue"),
     "customers": ("employees", "annual_revenue", "referrals", "industry_growth"),
     "interactions": ("score",),
+    "subscriptions": ("recurring_amount",),
+    "usage": ("active_users", "logins", "feature_coverage", "tickets", "first_response_hours"),
 }
 #: Number columns that hold whole numbers: there ``1,200`` or ``1.200`` (a mark before three
 #: digits) can only be a thousands separator, so such values decide the column's reading.
-WHOLE_NUMBER_COLUMNS = frozenset({"employees", "referrals", "days_overdue"})
+WHOLE_NUMBER_COLUMNS = frozenset({"employees", "referrals", "days_overdue", "active_users", "logins", "tickets"})
 #: Canonical columns parsed as dates, per table.
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "transactions": ("order_date",),
     "customers": ("first_cooperation_date", "contract_end_date", "updated_at"),
     "interactions": ("date",),
+    "subscriptions": ("start_date", "end_date"),
+    "usage": ("date",),
 }
 
 #: Raw values that can say something about a date's order (plain ISO dates are skipped).

@@ -20,7 +20,7 @@ import pandas as pd
 from kit.core import registry
 from kit.present.messages import label, text
 from kit.present.privacy import mask_name, mask_phone
-from kit.stages.clean import CleanResult
+from kit.stages.clean import AMOUNT_COLUMN, CleanResult
 
 #: Placeholders of a detail that name a source field (shown through ``label.clean_field``).
 _FIELD_PARAMS = ("column",)
@@ -156,7 +156,7 @@ def quarantine_summary(result: CleanResult) -> pd.DataFrame:
     order = {t: i for i, t in enumerate(src)}
     g["_o"] = g["table"].map(order)
     g = g.sort_values(["_o", "rows"], ascending=[True, False], kind="stable")
-    amount = g["amount"].where(g["table"] == "transactions").round(2)
+    amount = g["amount"].where(g["table"].isin(AMOUNT_COLUMN)).round(2)  # tables with money: orders, contracts
     return pd.DataFrame({
         "table": g["table"].to_numpy(),
         "reason": g["reason"].to_numpy(),
@@ -219,6 +219,11 @@ def coverage_table(result: CleanResult, examples: int = 5) -> pd.DataFrame:
             ("customers_without_interactions", cov["customers_without_interactions"]["count"],
              _examples(cov["customers_without_interactions"], examples)),
         ]
+    for table in ("subscription", "usage"):
+        if f"{table}_unknown_customer" in cov:
+            u = cov[f"{table}_unknown_customer"]
+            rows += [(f"{table}_customers", cov[f"{table}_customers"], ""),
+                     (f"{table}_unknown_customer", u["rows"], _examples(u["customers"], examples))]
     return pd.DataFrame(rows, columns=["coverage_measure", "coverage_count", "coverage_examples"])
 
 

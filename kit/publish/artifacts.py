@@ -15,12 +15,15 @@ from kit.stages.clean import CleanResult
 
 
 def write_clean(ctx: RunContext, result: CleanResult) -> dict[str, Path]:
-    """What 01_clean leaves: the clean tables (parquet), ``quarantine.csv`` and ``merged.csv``
+    """What 01_clean leaves: the clean tables (parquet: transactions, and the master,
+    interactions, subscriptions and usage when configured), ``quarantine.csv`` and ``merged.csv``
     (through the one writer: formula-like cells neutralised, PII masked when
     ``report.mask_pii``; the raw source rows masked too) and ``quality.json``."""
     mask_pii = ctx.cfg.report.mask_pii
     out = {"transactions_clean": ctx.write_parquet("transactions_clean", result.transactions)}
-    for name, frame in (("customers_master_clean", result.customers), ("interactions_clean", result.interactions)):
+    optional = (("customers_master_clean", result.customers), ("interactions_clean", result.interactions),
+                ("subscriptions_clean", result.subscriptions), ("usage_clean", result.usage))
+    for name, frame in optional:
         if frame is not None:
             out[name] = ctx.write_parquet(name, frame)
     out["quarantine"] = write_csv(quarantine_file(result, ctx.lang, mask_pii=mask_pii), ctx.artifact("quarantine"),

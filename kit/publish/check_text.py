@@ -130,9 +130,21 @@ def input_table(entry: dict[str, Any], facts: dict[str, Any], lang: str) -> list
         shown = (messages.text("cli.check.dates", lang, first=d["first"], last=d["last"], as_of=facts["as_of"] or "–")
                  if d["first"] else messages.text("cli.check.no_dates", lang))
         rows.append((messages.text("cli.check.row.dates", lang), [shown]))
+    if entry.get("billing_period"):
+        rows.append((messages.text("cli.check.row.billing_period", lang), [billing_text(entry["billing_period"], lang)]))
     if entry["table"] == "transactions" and facts.get("thresholds"):
         rows += threshold_rows(facts["thresholds"], lang)
     return lines + table(rows)
+
+
+def billing_text(bp: dict[str, Any], lang: str) -> str:
+    """How a subscriptions file's billing period is known: its column, the amount's header,
+    the config's default, or not at all."""
+    how = bp["how"]
+    if how == "none":
+        return messages.text("cli.check.billing_none", lang)
+    period = messages.label("billing_period", bp["period"], lang) if bp.get("period") else ""
+    return messages.text(f"cli.check.billing_{how}", lang, header=bp.get("header") or "", period=period)
 
 
 def threshold_rows(th: dict[str, Any], lang: str) -> list[tuple[str, list[str]]]:

@@ -6,7 +6,9 @@ JSON-able dict: per input how it was read, the mapping (mapped, unmapped source 
 missing canonical columns with the nearest headers), the parse rates of its dates and
 numbers on a sample (the first ``sample_rows`` rows) with up to three failing cells, the
 date range against ``as_of``, and how the money thresholds (``layering.value_tiers``,
-``layering.abc``) split the customers. ``errors`` lists what would fail the run (a missing
+``layering.abc``) split the customers. Subscriptions also say how the billing period of their
+amounts is known (a column, the amount's header, ``cleaning.default_billing_period``: none
+stops the run) and which status and billing-period words the config does not map (warnings). ``errors`` lists what would fail the run (a missing
 or unreadable file, a missing required column, a reading :mod:`kit.io` refuses); ``ok`` is
 True when there is none. Words for a reader are rendered by :mod:`kit.publish.check_text`.
 """
@@ -16,7 +18,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from kit.core.config import CANONICAL_COLUMNS, SYNONYMS, KitConfig
+from kit.core.config import CANONICAL_COLUMNS, INPUT_TABLES, SYNONYMS, Cleaning, KitConfig
 from kit.core.periods import add_months
 from kit.io import (
     DATE_COLUMNS,
@@ -33,6 +35,7 @@ from kit.io import (
 )
 from kit.publish.context import resolve_as_of
 from kit.publish.safety import no_purchase_message
+from kit.stages.clean import check_billing_period, fallback_period, month_dates, unknown_words
 from kit.stages.layering import abc_classes, concentration_notes, value_tiers
 
 #: Rows of each input whose values are parsed (``kit check --sample``); 0: every row.
@@ -43,14 +46,21 @@ EXAMPLES = 3
 Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 #: Number columns read as money (amounts) or as ratios (margins); other numbers are counts.
-MONEY_COLUMNS = ("amount", "profit", "annual_revenue")
-RATIO_COLUMNS = ("margin",)
+MONEY_COLUMNS = ("amount", "profit", "annual_revenue", "recurring_amount")
+RATIO_COLUMNS = ("margin", "feature_coverage")
+#: Tables whose dates may be months only (``2024-03``: the month's first day, as the run reads them).
+MONTH_DATE_TABLES = ("subscriptions", "usage")
+
+
+def _month_dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return parse_dates(month_dates(series))
 
 
 def parsers(table: str) -> dict[str, tuple[str, Parser]]:
     """The columns of ``table`` whose values are checked (kit.io's number and date columns):
     canonical name -> (kind, parser)."""
-    out: dict[str, tuple[str, Parser]] = {c: ("date", parse_dates) for c in DATE_COLUMNS.get(table, ())}
+    dates = _month_dates if table in MONTH_DATE_TABLES else parse_dates
+    out: dict[str, tuple[str, Parser]] = {c: ("date", dates) for c in DATE_COLUMNS.get(table, ())}
     for c in NUMBER_COLUMNS.get(table, ()):
         out[c] = (("ratio", parse_ratio) if c in RATIO_COLUMNS else ("money", parse_amounts)
                   if c in MONEY_COLUMNS else ("number", parse_numbers))
@@ -58,7 +68,7 @@ def parsers(table: str) -> dict[str, tuple[str, Parser]]:
 
 
 #: The date column of a table whose range is shown.
-DATE_COLUMN = {"transactions": "order_date", "interactions": "date"}
+DATE_COLUMN = {"transactions": "order_date", "interactions": "date", "subscriptions": "start_date", "usage": "date"}
 
 
 def check_inputs(cfg: KitConfig, *, sample_rows: int = SAMPLE_ROWS) -> dict[str, Any]:
@@ -70,11 +80,13 @@ def check_inputs(cfg: KitConfig, *, sample_rows: int = SAMPLE_ROWS) -> dict[str,
         "inputs": [], "thresholds": None, "errors": [], "warnings": [],
     }
     raws: dict[str, RawTable] = {}
-    for table in CANONICAL_COLUMNS:
+    for table in INPUT_TABLES:
         spec = getattr(cfg.inputs, table)
         if spec is None:
             continue
         entry, raw = _check_input(spec, table, sample_rows)
+        if raw is not None and table == "subscriptions" and not entry.get("error"):
+            subscription_facts(entry, raw, cfg.cleaning, facts["warnings"])
         facts["inputs"].append(entry)
         if entry.get("error"):
             facts["errors"].append(entry["error"])
@@ -120,6 +132,27 @@ def _check_input(spec, table: str, sample_rows: int) -> tuple[dict[str, Any], Ra
     except InputError as e:
         entry["error"] = _one_line(e)
     return entry, raw
+
+
+def subscription_facts(entry: dict[str, Any], raw: RawTable, cleaning: Cleaning,
+                       warnings: list[dict[str, Any]]) -> None:
+    """How the billing period of the amounts is known (``entry["billing_period"]``: ``how``
+    column / header / config / none, ``period``, ``header``; none with amounts is an error,
+    as in the run), and a warning per column holding words the config does not map (a status
+    becomes ``unknown``; a billing period quarantines its row)."""
+    period, how = fallback_period(raw, cleaning)
+    if "billing_period" in raw.mapping:
+        period, how = None, "column"
+    entry["billing_period"] = {"how": how, "period": period,
+                               "header": raw.mapping.get("billing_period" if how == "column" else "recurring_amount")}
+    try:
+        check_billing_period(raw, cleaning)
+    except InputError as e:
+        entry["error"] = _one_line(e)
+    for col, u in unknown_words(raw, cleaning).items():
+        warnings.append({"code": "cli.check.warn_unknown_values", "params": {
+            "table": raw.table, "header": u["header"], "column": col, "n": u["rows"],
+            "values": ", ".join(u["values"]), "key": u["key"]}})
 
 
 def _one_line(e: Exception) -> str:
@@ -174,7 +207,7 @@ def parse_facts(raw: RawTable, sample: pd.DataFrame, canon: str, kind: str, fn: 
 def date_range(raw: RawTable, canon: str) -> dict[str, Any]:
     """First and last date of a column over the whole file (dates parse per distinct value,
     so this is cheap) and how many filled cells do not parse."""
-    dates, ok = parse_dates(raw.column(canon))
+    dates, ok = (_month_dates if raw.table in MONTH_DATE_TABLES else parse_dates)(raw.column(canon))
     good = dates[ok.astype(bool)]
     return {"column": canon, "whole_file": True,
             "first": None if good.empty else good.min().date().isoformat(),

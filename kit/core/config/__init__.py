@@ -26,7 +26,16 @@ from kit.core.config.base import (
     defaults_tree,
     weights_sum_to_one,
 )
-from kit.core.config.inputs import CANONICAL_COLUMNS, SYNONYMS, Cleaning, InputTable, Inputs, OutlierRule
+from kit.core.config.inputs import (
+    CANONICAL_COLUMNS,
+    INPUT_TABLES,
+    SUBSCRIPTION_STATUSES,
+    SYNONYMS,
+    Cleaning,
+    InputTable,
+    Inputs,
+    OutlierRule,
+)
 from kit.core.config.layering import (
     DEFAULT_RFM_SEGMENTS,
     AbcClasses,
@@ -40,6 +49,20 @@ from kit.core.config.layering import (
     ValueTiers,
 )
 from kit.core.config.load import KitConfig, Lang, load_config, parse_config
+from kit.core.config.subscriptions import (
+    BandPlay,
+    DemandRule,
+    DemandRules,
+    DemandTags,
+    Health,
+    HealthBands,
+    HealthScaling,
+    Renewal,
+    Retention,
+    Scale,
+    Subscriptions,
+    WindowPlay,
+)
 from kit.core.config.sections import (
     DEFAULT_PAIN_POINTS,
     DEFAULT_PLAYBOOK,
@@ -61,4 +84,9 @@ __all__ = [
     "Personas", "Play", "Quadrant", "Report", "Rfm", "RfmSegmentRule", "Strategy", "Strict", "Text", "ThreeD",
     "Touchpoint", "ValueTiers", "deep_merge", "default", "defaults_tree", "load_config", "parse_config",
     "weights_sum_to_one",
+    # subscriptions (issue 13)
+    "BandPlay", "DemandRule", "DemandRules", "DemandTags", "Health", "HealthBands", "HealthScaling", "Renewal",
+    "Retention", "Scale", "Subscriptions", "WindowPlay",
+    # the input tables (issue 13: subscriptions and usage)
+    "INPUT_TABLES", "SUBSCRIPTION_STATUSES",
 ]

@@ -1,5 +1,11 @@
 """Inputs and cleaning (DOMAIN.md section 1): the files, how to read them, how their headers
-map to the canonical columns, and the cleaning rules."""
+map to the canonical columns, and the cleaning rules.
+
+:data:`INPUT_TABLES` names the input tables, in the order the kit reads and reports them:
+``transactions`` (required), then the optional ``customers`` (the master), ``interactions``,
+``subscriptions`` (contracts) and ``usage`` (product usage per customer and date). Every
+loop over the inputs (loading, ``kit check``, the run's input files) goes over this one tuple.
+"""
 from __future__ import annotations
 
 import re
@@ -18,6 +24,12 @@ CANONICAL_COLUMNS: dict[str, dict[str, list[str]]] = {
 
 #: Common source headers per canonical column, in order of preference (first wins).
 SYNONYMS: dict[str, dict[str, list[str]]] = {table: spec["synonyms"] for table, spec in _COLUMNS.items()}
+
+#: The input tables, in the order the kit reads and reports them (``inputs.<table>``).
+INPUT_TABLES: tuple[str, ...] = ("transactions", "customers", "interactions", "subscriptions", "usage")
+
+#: What a contract's status becomes (``cleaning.subscription_statuses`` maps source values to these).
+SUBSCRIPTION_STATUSES = ("active", "cancelled", "expired")
 
 
 class InputTable(Defaulted):
@@ -67,6 +79,12 @@ class Inputs(Strict):
     transactions: InputTable
     customers: InputTable | None = None
     interactions: InputTable | None = None
+    subscriptions: InputTable | None = Field(
+        None, description="contracts / subscriptions: customer, contract id, start, end, recurring amount per "
+        "month or year, status, renewed-from (optional)")
+    usage: InputTable | None = Field(
+        None, description="product usage per customer and date: active users, logins, feature coverage 0-1, "
+        "tickets, first-response hours (optional)")
 
 
 class OutlierRule(Defaulted):
@@ -126,6 +144,27 @@ class Cleaning(Defaulted):
     order_line_columns: list[Literal["category", "channel"]] = Field(
         description="canonical columns that tell the lines of one order apart: rows with the same order id "
         "and different values here are lines of one order, not a conflict ([] : one line per order id)",
+    )
+    subscription_statuses: dict[str, Literal["active", "cancelled", "expired"]] = Field(
+        description="source contract status -> active / cancelled / expired (compared ignoring case); "
+        "English canonical names pass through; any other value is kept as 'unknown' and listed",
+    )
+    billing_periods: dict[str, Literal["month", "year"]] = Field(
+        description="source billing-period word -> month / year (compared ignoring case and spaces); also read "
+        "from the recurring amount's header (月费, MRR: month; 年费, ARR: year) when the file has no billing "
+        "period column; a value not listed quarantines its row as unknown_billing_period",
+    )
+    default_billing_period: Literal["month", "year"] | None = Field(
+        description="the billing period of a subscription row that neither a billing-period cell nor the "
+        "amount's header names; None: such a file stops (or such a row is quarantined) instead of a guess",
+    )
+    feature_coverage_scale: Literal["auto", "0-1", "0-100"] = Field(
+        description="usage feature coverage: 0-1 shares or 0-100 percent points (divided by 100); auto: "
+        "cells with % are percent, and a column of plain numbers whose median is above 1 is percent points",
+    )
+    response_time_units: dict[str, Literal["hours", "minutes", "days"]] = Field(
+        description="a unit in brackets in the first-response header (首次响应时长(分钟)) -> hours, minutes "
+        "or days; the values are converted to hours (no unit: hours)",
     )
 
     @field_validator("test_account_pattern")

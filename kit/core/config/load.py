@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from kit.core import paths
 from kit.core.config.base import ConfigError, Defaulted
-from kit.core.config.inputs import Cleaning, Inputs
+from kit.core.config.inputs import INPUT_TABLES, Cleaning, Inputs
 from kit.core.config.layering import Layering
 from kit.core.config.sections import Clv, Engine, Personas, Report, Strategy
+from kit.core.config.subscriptions import Subscriptions
 
 Lang = Literal["zh", "en"]
 
@@ -28,6 +29,7 @@ class KitConfig(Defaulted):
 
     client: str = Field(description="folder-safe client key: the run folder <out>/<client>/")
     client_name: str
+    client_name_en: str = Field(description="the client's name in the English report; empty: client_name")
     language: Lang
     period: Literal["month", "quarter"]
     as_of: dt.date | None = Field(description="last day of the period; None: the latest order date")
@@ -38,6 +40,7 @@ class KitConfig(Defaulted):
     personas: Personas
     clv: Clv
     strategy: Strategy
+    subscriptions: Subscriptions
     report: Report
     engine: Engine
 
@@ -53,6 +56,21 @@ class KitConfig(Defaulted):
                 "not starting with '.' or '-' (it names the run folder <out>/<client>/)"
             )
         return v
+
+    def client_label(self, lang: str) -> str:
+        """The client's name as the report of ``lang`` shows it."""
+        if lang == "en" and self.client_name_en:
+            return self.client_name_en
+        return self.client_name or self.client
+
+    def run_languages(self, requested: "tuple[str, ...]" = ()) -> tuple[str, ...]:
+        """The languages a run builds: a list of ``requested`` (``kit run --lang zh,en``) as
+        given; else one language first (``--lang en``, or the config's ``language``), then
+        the rest of ``report.languages``: a run in one language never drops the other's pages."""
+        if len(requested) > 1:
+            return tuple(requested)
+        first = requested[0] if requested else self.language
+        return (first, *[x for x in self.report.languages if x != first])
 
 
 def _describe_error(err: dict[str, Any], schema_root: type[BaseModel]) -> str:
@@ -144,7 +162,7 @@ def load_config(path: str | Path, **overrides: Any) -> KitConfig:
     if isinstance(data, dict):
         data.update({k: v for k, v in overrides.items() if v is not None})
     cfg = parse_config(data, p)
-    for table in ("transactions", "customers", "interactions"):
+    for table in INPUT_TABLES:
         spec = getattr(cfg.inputs, table)
         if spec is not None and not spec.path.startswith(paths.LIFETIMES_SCHEME):
             spec.path = str(paths.resolve(spec.path, p.parent))

@@ -57,16 +57,25 @@ The customer master follows the same rules (``duplicate``, ``missing_customer_id
 Interactions: ``duplicate``, ``missing_customer_id``, ``test_account``, ``bad_date``,
 ``future_date``; scores on a 0-10 scale are put on 0-100.
 
+The optional subscriptions (contracts) and usage tables follow the same books (rows in =
+clean + quarantined; subscriptions' recurring amounts in whole cents too) with their own
+rules, listed in :mod:`~kit.stages.clean.subscriptions` (``end_before_start``,
+``negative_amount``, ``unknown_billing_period``, ``duplicate_subscription_id`` ...) and
+:mod:`~kit.stages.clean.usage` (``coverage_out_of_range``, ``negative_count``,
+``usage_conflict`` ...); the master's test accounts reach them as they reach interactions.
+
 Modules: :mod:`~kit.stages.clean.common` (reasons, results, triage, the quarantine frame),
 :mod:`~kit.stages.clean.orders` (order identity: duplicates after normalising, conflicts,
 cents), :mod:`~kit.stages.clean.transactions`, :mod:`~kit.stages.clean.master`,
-:mod:`~kit.stages.clean.interactions`, :mod:`~kit.stages.clean.books` (reconciliation,
+:mod:`~kit.stages.clean.interactions`, :mod:`~kit.stages.clean.subscriptions`,
+:mod:`~kit.stages.clean.usage`, :mod:`~kit.stages.clean.books` (reconciliation,
 coverage) and :mod:`~kit.stages.clean.pipeline` (:func:`clean_all`). The stage writes no
 words and reads with pandas; an engine injects its transactions cleaner into
 :func:`clean_all` (``kit.engines.clean_all``).
 """
 from kit.stages.clean.books import coverage, reconcile
 from kit.stages.clean.common import (
+    AMOUNT_COLUMN,
     MAX_LISTED,
     MERGED_COLUMNS,
     MERGED_REASON,
@@ -77,6 +86,7 @@ from kit.stages.clean.common import (
     ReconciliationError,
     TableResult,
     detail_json,
+    month_dates,
 )
 from kit.stages.clean.interactions import INTERACTION_TYPES, clean_interactions, normalize_scores
 from kit.stages.clean.master import (
@@ -87,6 +97,14 @@ from kit.stages.clean.master import (
     parse_flags,
 )
 from kit.stages.clean.pipeline import CleanTx, clean_all, clean_notes, pandas_clean_tx, source_of
+from kit.stages.clean.subscriptions import (
+    MONTHS_PER_PERIOD,
+    check_billing_period,
+    clean_subscriptions,
+    fallback_period,
+    header_period,
+    unknown_words,
+)
 from kit.stages.clean.transactions import (
     CANONICAL_OPTIONAL_TX,
     TEXT_COLUMNS_TX,
@@ -96,6 +114,7 @@ from kit.stages.clean.transactions import (
     net_refunds,
     order_details,
 )
+from kit.stages.clean.usage import clean_usage, coverage_shares, response_unit
 
 __all__ = [
     "CANONICAL_OPTIONAL_TX", "FLAG_FALSE", "FLAG_TRUE", "GROWTH_STAGES", "INTERACTION_TYPES", "MAX_LISTED",
@@ -103,4 +122,7 @@ __all__ = [
     "CleanResult", "CleanTx", "ReconciliationError", "TableResult", "clean_all", "clean_interactions",
     "clean_master", "clean_notes", "clean_transactions", "coverage", "detail_json", "flag_outliers", "monthly",
     "net_refunds", "normalize_scores", "order_details", "pandas_clean_tx", "parse_flags", "reconcile", "source_of",
+    # subscriptions and usage (issue 13)
+    "AMOUNT_COLUMN", "MONTHS_PER_PERIOD", "check_billing_period", "clean_subscriptions", "clean_usage", "coverage_shares",
+    "fallback_period", "header_period", "month_dates", "response_unit", "unknown_words",
 ]

@@ -20,13 +20,15 @@ def reconcile(
     merged: pd.DataFrame | None = None,
     *,
     source_amounts: np.ndarray | pd.Series | None = None,
+    amount_column: str = "amount",
     raise_on_error: bool = True,
 ) -> dict[str, Any]:
     """The books of one table, computed from the output frames, checked.
 
     ``source_rows`` are the source row numbers read (one per row), ``source_amounts`` the
     signed amount of each (aligned; unparseable and implausible amounts counted 0) or None
-    for a table without amounts. ``quarantine`` is this table's part of the quarantine.
+    for a table without amounts; ``amount_column`` the clean table's column holding them
+    (``recurring_amount`` for subscriptions). ``quarantine`` is this table's part of the quarantine.
     Checks that every source row is in exactly one of clean / quarantine / merged, that
     ``source_amount = clean_amount + quarantined_amount + merged_amount`` and that
     ``clean_net_amount = clean_amount + merged_amount``, exactly: each amount is taken in
@@ -55,7 +57,7 @@ def reconcile(
         lost = np.setdiff1d(src, together)[:10].tolist()
         problems.append(f"row identity: source rows lost {lost}, counted twice {twice}")
     if source_amounts is not None:
-        problems += _amount_books(books, src, parts[0], source_amounts, clean, quarantine, merged)
+        problems += _amount_books(books, src, parts[0], source_amounts, clean[amount_column], quarantine, merged)
     else:
         books.update({k: None for k in ("source_amount", "clean_amount", "quarantined_amount",
                                         "merged_amount", "clean_net_amount")})
@@ -68,7 +70,7 @@ def reconcile(
 
 
 def _amount_books(books: dict[str, Any], src: np.ndarray, clean_rows: np.ndarray, source_amounts,
-                  clean: pd.DataFrame, quarantine: pd.DataFrame, merged: pd.DataFrame) -> list[str]:
+                  clean_amounts: pd.Series, quarantine: pd.DataFrame, merged: pd.DataFrame) -> list[str]:
     """The amount part of :func:`reconcile`, in whole cents (exact integers); the problems found."""
     cents = pd.Series(to_cents(np.asarray(source_amounts, dtype="float64")), index=src)
     source = exact_sum(cents.to_numpy())
@@ -76,7 +78,7 @@ def _amount_books(books: dict[str, Any], src: np.ndarray, clean_rows: np.ndarray
     cleaned = exact_sum(cents.to_numpy()[in_clean])
     quarantined = exact_sum(to_cents(quarantine["amount"].to_numpy("float64")))
     merged_c = exact_sum(to_cents(merged["amount"].to_numpy("float64")))
-    clean_net = exact_sum(to_cents(clean["amount"].to_numpy("float64")))
+    clean_net = exact_sum(to_cents(clean_amounts.to_numpy("float64")))
     books.update({"source_amount": money(source), "clean_amount": money(cleaned),
                   "quarantined_amount": money(quarantined), "merged_amount": money(merged_c),
                   "clean_net_amount": money(clean_net)})
@@ -99,10 +101,12 @@ def _fmt(cents: int) -> str:
 
 def coverage(
     tx: pd.DataFrame, master: pd.DataFrame | None, interactions: pd.DataFrame | None,
-    *, max_listed: int = MAX_LISTED,
+    *, subscriptions: pd.DataFrame | None = None, usage: pd.DataFrame | None = None,
+    max_listed: int = MAX_LISTED,
 ) -> dict[str, Any]:
     """Customers of one table missing from another: counts, amounts and (up to
-    ``max_listed``) the ids."""
+    ``max_listed``) the ids. Subscriptions and usage: their customers, and their rows whose
+    customer is neither in the orders nor in the master (``<table>_unknown_customer``)."""
     def listed(ids: Iterable[str]) -> dict[str, Any]:
         ids = sorted(ids)
         return {"count": len(ids), "ids": ids[:max_listed], "truncated": len(ids) > max_listed}
@@ -127,17 +131,29 @@ def coverage(
             "customers": listed(set(interactions.loc[unknown, "customer_id"].unique())),
         }
         out["customers_without_interactions"] = listed(known - set(interactions["customer_id"].unique()))
+    for name, frame in (("subscription", subscriptions), ("usage", usage)):
+        if frame is not None:
+            unknown = ~frame["customer_id"].isin(known)
+            out[f"{name}_customers"] = int(frame["customer_id"].nunique())
+            out[f"{name}_unknown_customer"] = {
+                "rows": int(unknown.sum()), "customers": listed(set(frame.loc[unknown, "customer_id"].unique()))}
     return out
 
 
 def finish_table(raw: RawTable, tri: _Triage, keep: np.ndarray, cid: pd.Series, out: dict[str, Any],
-                 rows: np.ndarray, stats: dict[str, Any]) -> TableResult:
-    """The end of a table without amounts (master, interactions): the clean frame from the
-    kept rows, the quarantine of the rest, and the books asserted."""
+                 rows: np.ndarray, stats: dict[str, Any], *, amounts: pd.Series | None = None,
+                 amount_column: str = "amount") -> TableResult:
+    """The end of a table without merged rows (master, interactions, subscriptions, usage):
+    the clean frame from the kept rows, the quarantine of the rest, and the books asserted.
+    ``amounts`` (aligned with the rows; NaN counts 0) are the source amounts of a table with
+    amounts, whose clean frame holds them in ``amount_column``; the books then balance them
+    in whole cents too."""
     clean = pd.DataFrame(out)
     clean["source_row"] = rows[keep].astype("int64")
     clean = clean.reset_index(drop=True)
-    quarantine = _quarantine_frame(raw, tri, ~keep, cid, None)
+    quarantine = _quarantine_frame(raw, tri, ~keep, cid, amounts)
     merged = _empty_merged()
-    books = reconcile(raw.table, rows, clean, quarantine, merged)
+    books = reconcile(raw.table, rows, clean, quarantine, merged,
+                      source_amounts=None if amounts is None else amounts.to_numpy("float64"),
+                      amount_column=amount_column)
     return TableResult(raw.table, clean, quarantine, merged, books, stats)

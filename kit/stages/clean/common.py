@@ -16,8 +16,10 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from kit.core.config import INPUT_TABLES
 from kit.core.notes import Note
-from kit.io.read import SOURCE_ROW, RawTable, normalize_text
+from kit.io.headers import header_key
+from kit.io.read import SOURCE_ROW, RawTable, by_unique, normalize_text
 from kit.stages.cascade import MERGED_REASON  # noqa: F401 - re-exported: the code of merged rows
 
 #: Reason codes, in the order the rules run (stored in English; labelled by the
@@ -26,11 +28,17 @@ REASONS: tuple[str, ...] = (
     "duplicate", "missing_customer_id", "test_account", "bad_date", "bad_amount", "implausible_amount",
     "cancelled", "future_date", "zero_amount", "order_conflict", "refund_unmatched", "refund_dropped",
     "fully_refunded", "duplicate_id", "refund_netted",
+    # subscriptions and usage (kit.stages.clean.subscriptions, kit.stages.clean.usage)
+    "end_before_start", "negative_amount", "unknown_billing_period", "duplicate_subscription_id",
+    "coverage_out_of_range", "negative_count", "usage_conflict",
 )
 
 
-#: The tables, in the order the quality report lists them.
-TABLES = ("transactions", "customers", "interactions")
+#: The tables, in the order the quality report lists them (the input tables of the config).
+TABLES = INPUT_TABLES
+
+#: Tables whose books hold amounts (``source_amount`` ...), and the clean column holding them.
+AMOUNT_COLUMN = {"transactions": "amount", "subscriptions": "recurring_amount"}
 
 #: Ids listed in quality.json per coverage gap (the counts are always complete).
 MAX_LISTED = 1000
@@ -76,6 +84,8 @@ class CleanResult:
     quality: dict[str, Any]
     mapping: dict[str, dict[str, str]]
     notes: list[Note] = field(default_factory=list)
+    subscriptions: pd.DataFrame | None = None
+    usage: pd.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -235,3 +245,95 @@ def _reindexed(raw: RawTable) -> tuple[RawTable, pd.DataFrame, np.ndarray]:
     """``raw`` on a 0..n-1 index, its frame and its source row numbers."""
     f = raw.frame.reset_index(drop=True)
     return _replace_frame(raw, f), f, f[SOURCE_ROW].to_numpy()
+
+
+# --------------------------------------------------------------------------------------
+# Shared by subscriptions and usage: month-only dates, configured words, repeated rows
+# --------------------------------------------------------------------------------------
+
+#: A part of a header in brackets (a unit: ``(小时)``, ``（分钟）``, ``[h]``).
+BRACKETS_RE = re.compile(r"[(（\[【].*?[)）\]】]")
+
+_MONTH_NAMES = {m: i + 1 for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
+
+
+def _month_dates_unique(u: pd.Series, end: bool) -> pd.Series:
+    t = u.str.strip()
+    ym = t.str.extract(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+    compact = t.str.extract(r"^(\d{4})(0[1-9]|1[0-2])$")
+    named = t.str.lower().str.extract(r"^([a-z]{3})[a-z]*\.?\s+(\d{4})$")
+    year = pd.to_numeric(ym[0].fillna(compact[0]).fillna(named[1]), errors="coerce")
+    by_name = named[0].map(lambda m: _MONTH_NAMES.get(m) if isinstance(m, str) else None)
+    month = pd.to_numeric(ym[1].fillna(compact[1]), errors="coerce").fillna(pd.to_numeric(by_name, errors="coerce"))
+    ok = year.notna() & month.between(1, 12)
+    if not ok.any():
+        return t
+    first = pd.to_datetime(pd.DataFrame({"year": year[ok], "month": month[ok], "day": 1}), errors="coerce")
+    day = first + pd.offsets.MonthEnd(0) if end else first
+    return t.where(~ok, day.dt.strftime("%Y-%m-%d").reindex(t.index))
+
+
+def month_dates(column: pd.Series, *, end: bool = False) -> pd.Series:
+    """A date column whose month-only values (``2024-03``, ``2024/3``, ``2024年3月``,
+    ``202403``, ``Mar 2024``) are written as a day of that month, the first (``2024-03-01``)
+    or with ``end`` the last (an end date: ``2024-03-31``), so that no parser fills in a day
+    of its own; other values as they are, the column's reading (``attrs``) kept for
+    :func:`kit.io.parse_dates`."""
+    out = by_unique(normalize_text(column), lambda u: _month_dates_unique(u.fillna(""), end).where(u.notna()))
+    out.attrs.update(column.attrs)
+    return out
+
+
+def word_key(text: object) -> str:
+    """How configured words (statuses, billing periods, units) are compared: NFKC, lower
+    case, without spaces or ``_ - . :``."""
+    return header_key(text)
+
+
+def word_lookup(mapping: Mapping[str, str], passthrough: Iterable[str] = ()) -> dict[str, str]:
+    """A configured word mapping keyed by :func:`word_key`; ``passthrough`` keys map to themselves."""
+    out = {word_key(k): v for k, v in mapping.items()}
+    out.update({word_key(k): k for k in passthrough})
+    return out
+
+
+def map_words(values: pd.Series, lookup: Mapping[str, str]) -> pd.Series:
+    """Each value's mapped word (NA for a missing value or one the lookup lacks)."""
+    def one(u: pd.Series) -> pd.Series:
+        return u.map(lambda v: lookup.get(word_key(v)) if isinstance(v, str) else None).astype("object")
+
+    return by_unique(normalize_text(values), one).astype("object")
+
+
+def content_key(parts: Iterable[pd.Series]) -> pd.Series:
+    """Values of several columns as one string per row (a missing value as ``\x00``), for
+    :func:`repeated_rows`: equal keys are equal rows."""
+    out = None
+    for p in parts:
+        text = p.astype("object").where(p.notna(), "\x00").astype("str")
+        out = text if out is None else out + "\x1f" + text
+    return out
+
+
+def repeated_rows(key: pd.Series, group: pd.Series, open_rows: np.ndarray, rows: np.ndarray):
+    """Among the open rows: ``(copy, first, conflict, others)``. ``copy`` marks a row whose
+    ``key`` (its whole parsed content) equals an earlier open row's, ``first`` that row's
+    source row; ``conflict`` marks every remaining row of a ``group`` (an id; NA: none)
+    whose rows differ, ``others`` lists per row the other source rows of its group."""
+    n = len(key)
+    idx = np.flatnonzero(open_rows)
+    k = key.iloc[idx]
+    copy = np.zeros(n, dtype=bool)
+    copy[idx] = k.duplicated(keep="first").to_numpy()
+    first_pos = pd.Series(idx, dtype="int64").groupby(k.to_numpy(), dropna=False).transform("first").to_numpy("int64")
+    first = np.zeros(n, dtype="int64")
+    first[idx] = rows[first_pos]
+    live = open_rows & ~copy & group.notna().to_numpy()
+    g = group[live]
+    conflict = np.zeros(n, dtype=bool)
+    conflict[np.flatnonzero(live)] = g.duplicated(keep=False).to_numpy()
+    members = pd.Series(rows[conflict], index=np.flatnonzero(conflict)).groupby(
+        group[conflict].to_numpy()).agg(list)
+    others = {i: [r for r in members[group.iloc[i]] if r != rows[i]] for i in np.flatnonzero(conflict)}
+    return copy, first, conflict, others

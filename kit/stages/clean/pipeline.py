@@ -7,13 +7,18 @@ import numpy as np
 import pandas as pd
 
 from kit.core.config import Cleaning, KitConfig
-from kit.core.notes import Note
+from kit.core.notes import Msg, Note
 from kit.io.read import RawTable, read_table, reading_notes
 from kit.stages.clean.books import coverage
-from kit.stages.clean.common import TABLES, CleanResult, TableResult
+from kit.stages.clean.common import AMOUNT_COLUMN, TABLES, CleanResult, TableResult
 from kit.stages.clean.interactions import clean_interactions
 from kit.stages.clean.master import clean_master
+from kit.stages.clean.subscriptions import clean_subscriptions
 from kit.stages.clean.transactions import clean_transactions
+from kit.stages.clean.usage import clean_usage
+
+#: The optional tables, cleaned after the master (whose test accounts reach them).
+OPTIONAL_TABLES = tuple(t for t in TABLES if t != "transactions")
 
 #: The transactions cleaner an engine injects: ``clean_tx(test_customer_ids=...)`` ->
 #: ``(TableResult, source)`` where ``source`` says how the file was read (``info``,
@@ -44,8 +49,7 @@ def _clean_tables(cfg: KitConfig, as_of: pd.Timestamp, clean_tx: CleanTx):
     """Every configured table cleaned (master first: its test accounts reach the other
     tables); returns the results and how each file was read, in :data:`TABLES` order."""
     c = cfg.cleaning
-    raws = {t: read_table(getattr(cfg.inputs, t), t)
-            for t in ("customers", "interactions") if getattr(cfg.inputs, t) is not None}
+    raws = {t: read_table(getattr(cfg.inputs, t), t) for t in OPTIONAL_TABLES if getattr(cfg.inputs, t) is not None}
     results: dict[str, TableResult] = {}
     test_ids: set[str] = set()
     if "customers" in raws:
@@ -56,6 +60,10 @@ def _clean_tables(cfg: KitConfig, as_of: pd.Timestamp, clean_tx: CleanTx):
     sources.update({t: source_of(r) for t, r in raws.items()})
     if "interactions" in raws:
         results["interactions"] = clean_interactions(raws["interactions"], c, as_of, test_customer_ids=test_ids)
+    if "subscriptions" in raws:
+        results["subscriptions"] = clean_subscriptions(raws["subscriptions"], c, test_customer_ids=test_ids)
+    if "usage" in raws:
+        results["usage"] = clean_usage(raws["usage"], c, as_of, test_customer_ids=test_ids)
     order = [t for t in TABLES if t in results]
     return {t: results[t] for t in order}, {t: sources[t] for t in order}
 
@@ -65,7 +73,7 @@ def _by_reason(results: dict[str, TableResult]) -> dict[str, dict[str, Any]]:
     for t, r in results.items():
         g = r.quarantine.groupby("reason", sort=False).agg(rows=("source_row", "size"), amount=("amount", "sum"))
         by_reason[t] = {str(k): {"rows": int(v.rows),
-                                 "amount": round(float(v.amount), 2) if t == "transactions" else None}
+                                 "amount": round(float(v.amount), 2) if t in AMOUNT_COLUMN else None}
                         for k, v in g.iterrows()}
     return by_reason
 
@@ -75,15 +83,15 @@ def _rules(c: Cleaning) -> dict[str, Any]:
             "refunds": c.refunds, "test_account_pattern": c.test_account_pattern,
             "outliers": c.outliers.model_dump(), "interaction_score_scale": c.interaction_score_scale,
             "amount_tolerance": c.amount_tolerance, "max_amount": c.max_amount,
-            "order_conflicts": c.order_conflicts, "order_line_columns": list(c.order_line_columns)}
+            "order_conflicts": c.order_conflicts, "order_line_columns": list(c.order_line_columns),
+            "default_billing_period": c.default_billing_period, "feature_coverage_scale": c.feature_coverage_scale}
 
 
 def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
              sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The quality report (``quality.json``)."""
     tx = results["transactions"]
-    master = results["customers"].clean if "customers" in results else None
-    inter = results["interactions"].clean if "interactions" in results else None
+    master, inter, subs, usage = (results[t].clean if t in results else None for t in OPTIONAL_TABLES)
     quality: dict[str, Any] = {
         "as_of": f"{as_of:%Y-%m-%d}",
         "rules": _rules(c),
@@ -99,7 +107,7 @@ def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
         "refunds": tx.stats["refunds"],
         "outliers": tx.stats["outliers"],
         "invalid_values": {t: r.stats.get("invalid_values", {}) for t, r in results.items()},
-        "coverage": coverage(tx.clean, master, inter),
+        "coverage": coverage(tx.clean, master, inter, subscriptions=subs, usage=usage),
         "order_id_synthesized": tx.stats["order_id_synthesized"],
         "unparseable_amount_counts_zero": True,
         "implausible_amount_counts_zero": True,
@@ -108,8 +116,9 @@ def _quality(c: Cleaning, as_of: pd.Timestamp, results: dict[str, TableResult],
     if master is not None:
         quality["test_customer_ids"] = results["customers"].stats["test_customer_ids"]
         quality["unknown_growth_stages"] = results["customers"].stats["unknown_growth_stages"]
-    if inter is not None:
-        quality["interactions"] = {k: v for k, v in results["interactions"].stats.items() if k != "invalid_values"}
+    for t in ("interactions", "subscriptions", "usage"):
+        if t in results:
+            quality[t] = {k: v for k, v in results[t].stats.items() if k != "invalid_values"}
     return quality
 
 
@@ -134,6 +143,37 @@ def clean_notes(quality: dict[str, Any]) -> list[Note]:
     if stages:
         notes.append(Note("clean.note.unknown_growth_stages",
                           {"n": len(stages), "values": ", ".join(map(str, stages[:10]))}, "warning"))
+    return notes + subscription_notes(quality)
+
+
+def subscription_notes(quality: dict[str, Any]) -> list[Note]:
+    """What the reader must know of the subscriptions and usage read: ids synthesised, the
+    billing period taken from the header or the config, statuses the mapping lacks, feature
+    coverage read as percent, response times converted to hours."""
+    notes = []
+    subs = quality.get("subscriptions")
+    if subs is not None:
+        if subs["subscription_id_synthesized"]:
+            notes.append(Note("clean.note.subscription_id_synthesized", {}, "info"))
+        elif subs["subscription_ids_missing"]:
+            notes.append(Note("clean.note.subscription_ids_missing", {"n": subs["subscription_ids_missing"]}, "warning"))
+        bp = subs["billing_period"]
+        if not bp["column"] and bp["header"] and bp["how"] in ("header", "config"):
+            notes.append(Note(f"clean.note.billing_period_from_{bp['how']}",
+                              {"period": Msg(f"label.billing_period.{bp['fallback']}"), "header": bp["header"]},
+                              "info" if bp["how"] == "header" else "warning"))
+        unknown = subs["unknown_statuses"]
+        if unknown:
+            notes.append(Note("clean.note.unknown_subscription_statuses", {
+                "n": sum(unknown.values()), "values": ", ".join(list(unknown)[:10])}, "warning"))
+    usage = quality.get("usage") or {}
+    cov = usage.get("feature_coverage")
+    if cov and (cov["percent_points"] or cov["percent_cells"]):
+        notes.append(Note("clean.note.feature_coverage_percent", {"scale": cov["scale"]}, "info"))
+    frt = usage.get("first_response_hours")
+    if frt and frt["unit"] != "hours":
+        notes.append(Note("clean.note.response_time_converted",
+                          {"header": frt["header"], "unit": Msg(f"label.response_unit.{frt['unit']}")}, "info"))
     return notes
 
 
@@ -152,10 +192,9 @@ def clean_all(cfg: KitConfig, as_of: pd.Timestamp, *, clean_tx: CleanTx | None =
     quarantine = pd.concat([r.quarantine for r in results.values()], ignore_index=True)
     merged = pd.concat([r.merged for r in results.values()], ignore_index=True)
     quality = _jsonable(_quality(cfg.cleaning, as_of, results, sources))
+    clean = {t: results[t].clean if t in results else None for t in OPTIONAL_TABLES}
     return CleanResult(
-        transactions=results["transactions"].clean,
-        customers=results["customers"].clean if "customers" in results else None,
-        interactions=results["interactions"].clean if "interactions" in results else None,
+        transactions=results["transactions"].clean, **clean,
         quarantine=quarantine, merged=merged, quality=quality,
         mapping={t: dict(s["mapping"]) for t, s in sources.items()}, notes=clean_notes(quality),
     )
