@@ -20,6 +20,11 @@ The pipeline of DOMAIN.md section 4, in the order a notebook calls it:
 4. :func:`assess` runs the three for notebook 04_clv and returns data and notes
    (:class:`kit.core.notes.Note`), never sentences; the notebook writes the artifacts.
 
+Contract customers (issue 13): :mod:`.sbg` (the shifted-beta-geometric retention model of
+Fader & Hardie 2007, DERL of Fader & Hardie 2010) and :mod:`.sbg_history` (renewal chains
+from the subscriptions table, fits per signing cohort, curves, holdout check, residual value
+per running contract): :func:`retention_model`.
+
 Modules: :mod:`.likelihood` (input check, log-likelihoods, lifetimes' objectives with exact
 derivatives, the fast fitters), :mod:`.closed_forms` (prediction formulas), :mod:`.results`
 and :mod:`.fit` (the fitted models and how they are fitted), :mod:`.validation` (holdout),
@@ -113,6 +118,8 @@ from kit.stages.clv.diagnostics import action_customers, incremental_tracking, p
 from kit.stages.clv.family import mbgnbd_log_likelihood, pareto_nbd_log_likelihood
 from kit.stages.clv.family_forms import PARAM_NAMES
 from kit.stages.clv.fitters import FastModifiedBetaGeoFitter, FastParetoNBDFitter
+from kit.stages.clv.sbg import SbgFit, derl, fit_sbg, fit_sbg_individual, residual_value
+from kit.stages.clv.sbg_history import RetentionModel, customer_residual_values, retention_model
 from kit.stages.clv.validation import (
     MODELS,
     HoldoutValidation,
@@ -126,6 +133,8 @@ from kit.stages.clv.validation import (
 )
 
 __all__ = [
+    "RetentionModel", "SbgFit", "customer_residual_values", "derl", "fit_sbg", "fit_sbg_individual",
+    "residual_value", "retention_model",
     "action_customers", "incremental_tracking", "p_alive_history", "period_transactions",
     "MODELS", "MODEL_NAMES", "PARAM_NAMES", "CountModelResult", "FastModifiedBetaGeoFitter", "FastParetoNBDFitter",
     "choose_model", "fit_count_model", "mbgnbd_log_likelihood", "model_comparison", "pareto_nbd_log_likelihood",
