@@ -321,13 +321,13 @@ def test_index_page_shows_the_trend_from_the_store(tmp_path):
     cfg = make_cfg()
     client = tmp_path / "demo"
     run, meta = _run_folder(client, "2024-Q2", "2024-06-30")
-    index_page.build_index(run, cfg, meta, nav=[], notebooks=())
+    index_page.build_index(run, cfg, meta, notebooks=())
     page = (run / "index.html").read_text(encoding="utf-8")
     assert "趋势至少需要两期的记录，目前只有 1 期（2024-Q2）" in page and "data:image/png" not in page
     H.save_period(client, record(cfg, "2024-03-31", 3, source="backfill", clv=250_000.0), None)
     H.save_period(client, record(cfg, "2024-06-30", 999), None)  # stale entry of this period: replaced
     H.save_period(client, record(cfg, "2024-09-30", 7), None)  # after this period: not in its trend
-    index_page.build_index(run, cfg, meta, nav=[], notebooks=())
+    index_page.build_index(run, cfg, meta, notebooks=())
     page = (run / "index.html").read_text(encoding="utf-8")
     assert page.count('<img src="data:image/png;base64,') == 2 and 'alt="折线图：2024-Q1 至 2024-Q2' in page
     assert "2024-Q3" not in page and ">999<" not in page

@@ -91,8 +91,7 @@ def run_folder(tmp_path, lang="zh", mask_pii=False, with_strategy=True, cust=Non
         dl.write_csvs(sheets, art, lang, mask_pii)
         summary = strategy.run_strategy(cust, None, AS_OF, cfg).coming
         (art / index_page.FOLLOW_UP_SUMMARY).write_text(json.dumps(summary))
-    nav = [("概览", "index.html"), ("维护策略", "05_strategy.html")]
-    out = index_page.build_index(run, cfg, meta(lang), nav=nav, notebooks=paths.NOTEBOOKS)
+    out = index_page.build_index(run, cfg, meta(lang), notebooks=paths.NOTEBOOKS)
     return out.read_text(encoding="utf-8")
 
 

@@ -404,3 +404,14 @@ def test_follow_up_plan_text_in_both_languages():
     assert zh["A"] == "每30天跟进一次，下次 2024-03-01（已逾期）"
     assert pd.isna(zh["E"])
     assert show.follow_up_plan_text(spine, "en")["A"] == "every 30 days, next 2024-03-01 (overdue)"
+
+
+def test_priority_takes_a_failing_subscription_as_urgent():
+    """With use_health, a customer of low churn risk whose health score is 10 (health risk 0.9)
+    comes before one of medium churn risk (0.5); without it, after."""
+    cust = pd.DataFrame({"churn_risk": ["low", "medium"], "clv": [100.0, 100.0],
+                         "health_score": [10.0, np.nan]}, index=pd.Index(["a", "b"], name="customer_id"))
+    assert strategy.priority(cust, 1.0).tolist() == [2, 1]
+    assert strategy.priority(cust, 1.0, use_health=True).tolist() == [1, 2]
+    cust["health_score"] = [90.0, np.nan]  # a healthy subscription does not lower a churn label
+    assert strategy.priority(cust, 1.0, use_health=True).tolist() == [2, 1]

@@ -10,7 +10,7 @@ the cards are HTML with every value escaped.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -190,6 +190,33 @@ def with_persona_text(run: PersonaRun, lang: str, cfg_personas: Personas | None 
     out = pd.concat([spine.drop(columns=[c for c in extra.columns if c in spine.columns]), extra], axis=1)
     rest = [c for c in out.columns if c not in PERSONA_COLUMNS]
     return out[rest + [c for c in PERSONA_COLUMNS if c in out.columns]]
+
+
+PERSONA_TEXT = ("persona_label", "persona_name")
+
+
+def persona_text(run: PersonaRun, languages: Sequence[str], cfg_personas: Personas | None = None) -> pd.DataFrame:
+    """The persona text columns in every language of the run, one row per customer:
+    ``persona_label.<lang>`` and ``persona_name.<lang>`` (``persona_text.parquet``: the
+    deliverables of each language take their persona words from it, :func:`in_language`)."""
+    parts = []
+    for lang in languages:
+        one = with_persona_text(run, lang, cfg_personas)[list(PERSONA_TEXT)]
+        parts.append(one.rename(columns={c: f"{c}.{lang}" for c in PERSONA_TEXT}))
+    return pd.concat(parts, axis=1)
+
+
+def in_language(spine: pd.DataFrame, text: pd.DataFrame | None, lang: str) -> pd.DataFrame:
+    """``spine`` with its persona text in ``lang`` (from :func:`persona_text`); the spine as
+    it is when there is no text of that language (no 03 run, or one language only)."""
+    cols = [f"{c}.{lang}" for c in PERSONA_TEXT]
+    if text is None or not set(cols) <= set(text.columns):
+        return spine
+    out = spine.copy(deep=False)
+    for c in PERSONA_TEXT:
+        if c in out.columns:
+            out[c] = text[f"{c}.{lang}"].reindex(out.index)
+    return out
 
 
 # --------------------------------------------------------------------------------------

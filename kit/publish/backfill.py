@@ -135,7 +135,8 @@ def backfill(
     for as_of in ends:
         _backfill_one(clean, as_of, cfg, client_dir, result, with_clv=with_clv, replace_runs=replace_runs,
                       progress=progress)
-    result.landing = write_landing(client_dir, cfg)
+    languages = cfg.run_languages()
+    result.landing = [write_landing(client_dir, cfg, lang, languages) for lang in languages][0]
     result.seconds["total"] = round(time.perf_counter() - t_all, 2)
     progress(f"kit backfill: {len(result.recorded)} periods recorded, {len(result.skipped)} skipped, "
              f"in {result.seconds['total']:.1f} s; all periods: {result.landing}")

@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--config", required=True, help="YAML config, e.g. configs/demo.yml (relative to the current directory)")
     p_run.add_argument("--as-of", dest="as_of", help="period end date YYYY-MM-DD (default: config)")
     p_run.add_argument("--out", help="output folder, relative to the current directory (default: the kit's reports/)")
-    p_run.add_argument("--lang", choices=["zh", "en"], help="report language (default: config)")
+    p_run.add_argument("--lang", type=_languages, help="report languages, the first one's pages unsuffixed: zh, en, "
+                       "zh,en or en,zh (default: the config's language, then the rest of report.languages; "
+                       "both are built from one computation)")
 
     p_back = sub.add_parser(
         "backfill", help="compute past periods' key figures from the transaction log (for the trend)",
@@ -153,6 +155,14 @@ def _init(args: argparse.Namespace) -> int:
     lang = args.lang or load_config(written).language
     print(messages.text("cli.init.wrote", lang, path=written, marker=PROPOSAL_MARK))
     return 0
+
+
+def _languages(value: str) -> str:
+    """``--lang``: one language or a comma list of zh and en."""
+    items = [x.strip() for x in value.split(",")]
+    if not items or any(x not in ("zh", "en") for x in items) or len(set(items)) != len(items):
+        raise argparse.ArgumentTypeError(f"{value!r}: give zh, en, zh,en or en,zh")
+    return ",".join(items)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from kit.present import messages
 from kit.present.cards import figure_html
 from kit.present.plotting import setup
 from kit.present.table import table
+from kit.publish.languages import page_name, parse_languages
 from kit.publish.writer import inside
 
 
@@ -46,6 +47,15 @@ class RunContext:
     as_of: pd.Timestamp
     lang: str
     notes: list[dict[str, str]] = field(default_factory=list)
+    #: every language of the run, the first one's first (``kit run --lang zh,en``)
+    languages: tuple[str, ...] = ()
+    #: the run's first language while a twin cell presents in another (kit.publish.languages)
+    primary_lang: str | None = None
+
+    def named(self, name: str, lang: str) -> str:
+        """An artifact's file name in ``lang``: ``deliverables.xlsx`` in the run's first
+        language, ``deliverables.en.xlsx`` in another (:func:`kit.publish.languages.page_name`)."""
+        return page_name(paths.ARTIFACTS.get(name, name), lang, self.languages or (self.lang,))
 
     # ---- period ---------------------------------------------------------------------
     @property
@@ -80,7 +90,27 @@ class RunContext:
             )
         return pd.read_parquet(p)
 
+    def use_language(self, lang: str | None) -> None:
+        """Present in ``lang`` until called with None (the run's language again). Twin cells
+        of ``kit run --lang zh,en`` call it (:mod:`kit.publish.languages`); while another
+        language presents, writing an artifact is refused: the computation happened once."""
+        if lang is None:
+            if self.primary_lang is not None:
+                self.lang, self.primary_lang = self.primary_lang, None
+            return
+        if self.primary_lang is None:
+            self.primary_lang = self.lang
+        self.lang = lang
+
+    def _writing(self, name: str) -> None:
+        if self.primary_lang is not None:
+            raise RuntimeError(
+                f"a presenting cell writes the artifact {name!r}: move the write into the notebook's "
+                "computing cells (a cell that displays nothing), so both languages show one computation"
+            )
+
     def write_parquet(self, name: str, df: pd.DataFrame) -> Path:
+        self._writing(name)
         p = self.artifact(name)
         df.to_parquet(p)
         return p
@@ -98,6 +128,7 @@ class RunContext:
         return json.loads(self.artifact(name).read_text(encoding="utf-8"))
 
     def write_json(self, name: str, obj: Any) -> Path:
+        self._writing(name)
         p = self.artifact(name)
         p.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         return p
@@ -149,7 +180,8 @@ class RunContext:
     def note(self, note: Note, /) -> None:
         """Show a stage's :class:`Note` and keep it for the run summary (``notes.json``)."""
         entry = note.as_dict()
-        self.notes.append(entry)
+        if self.primary_lang is None:
+            self.notes.append(entry)
         _callout(messages.render(note, self.lang), note.kind)
         self._save_notes(entry)
 
@@ -159,6 +191,8 @@ class RunContext:
             self.note(n if n.section or not section else Note(n.code, n.params, n.kind, section))
 
     def _save_notes(self, entry: dict[str, Any]) -> None:
+        if self.primary_lang is not None:  # a twin shows the notes its first language saved
+            return
         p = self.artifact("notes.json")
         existing = json.loads(p.read_text(encoding="utf-8")) if p.exists() else []
         if entry not in existing:
@@ -194,17 +228,21 @@ def open_run(
 
     Empty strings mean "not given": the config comes from ``$KIT_CONFIG`` or
     ``configs/demo.yml``, the folder from ``$KIT_RUN_DIR`` or ``reports/_interactive``,
-    ``as_of`` and ``lang`` from the config. A relative ``config_path`` or ``run_dir`` is
+    ``as_of`` and ``lang`` from the config. ``lang`` may list the run's languages (``zh,en``,
+    as ``kit run`` passes them): the first presents, the others are :attr:`RunContext.languages`
+    (deliverables are written in each; twin cells present in each). A relative ``config_path`` or ``run_dir`` is
     taken from the working directory (a kernel's is ``notebooks/``; ``kit run`` passes
     absolute paths); input paths inside the config from the config file's folder.
     """
     config_path = config_path or os.environ.get("KIT_CONFIG", "") or str(paths.DEFAULT_CONFIG)
     run_dir = run_dir or os.environ.get("KIT_RUN_DIR", "") or str(paths.REPORTS_DIR / "_interactive")
-    cfg = load_config(config_path, as_of=as_of or None, language=lang or None)
+    languages = parse_languages(lang)
+    cfg = load_config(config_path, as_of=as_of or None, language=languages[0] if languages else None)
     resolved_as_of = resolve_as_of(cfg)
     if setup_plots:
         setup()
-    ctx = RunContext(cfg=cfg, run_dir=paths.resolve(run_dir), as_of=resolved_as_of, lang=cfg.language)
+    ctx = RunContext(cfg=cfg, run_dir=paths.resolve(run_dir), as_of=resolved_as_of, lang=cfg.language,
+                     languages=languages or (cfg.language,))
     ctx.artifacts_dir  # create
     return ctx
 

@@ -19,7 +19,7 @@ import base64
 import html
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 
 from kit.core import paths
 from kit.present import messages
+from kit.publish.languages import page_name
 from kit.present.plotting import cjk_font_path
 from kit.present.table import TABLE_CSS
 
@@ -56,6 +57,7 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown, table, th, td 
   font-size: 14px; display: flex; gap: 14px; flex-wrap: wrap; }
 .kit-nav a { color: var(--kit-accent); text-decoration: none; }
 .kit-nav a.current { font-weight: bold; text-decoration: underline; }
+.kit-nav .kit-lang-switch { float: right; margin-left: 1.5em; }
 .kit-footer { max-width: 1180px; margin: 2rem auto; padding: 10px 20px; color: #666; font-size: 12px;
   border-top: 1px solid #ddd; }
 .kit-note { border-left: 4px solid #2f5d8a; background: #f2f6fa; padding: 8px 12px; margin: 8px 0; }
@@ -140,13 +142,27 @@ def summary_label(lang: str) -> str:
     return messages.text("pages.nav.summary", lang)
 
 
-def nav_html(links: Iterable[tuple[str, str]], current: str = "") -> str:
-    """The navigation links (label, href), escaped; the ``current`` page is marked."""
+def nav_html(links: Iterable[tuple[str, str]], current: str = "",
+             switch: Iterable[tuple[str, str, str]] = ()) -> str:
+    """The navigation links (label, href), escaped; the ``current`` page is marked; ``switch``
+    links (label, href, language code: the same page in the run's other languages) stand
+    apart at the end."""
     parts = []
     for label, href in links:
         cls = ' class="current"' if href == current else ""
         parts.append(f'<a href="{html.escape(href)}"{cls}>{html.escape(label)}</a>')
+    other = [f'<a href="{html.escape(href)}" hreflang="{html.escape(code)}" lang="{html.escape(code)}">'
+             f"{html.escape(label)}</a>" for label, href, code in switch]
+    if other:
+        parts.append(f'<span class="kit-lang-switch">{" ".join(other)}</span>')
     return "\n".join(parts)
+
+
+def language_links(page: str, lang: str, languages: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Links from ``page`` (its first-language file name, e.g. ``02_layering.html``) in ``lang``
+    to the same page in the run's other languages: (the language's own name, file name, code)."""
+    return [(messages.text(f"pages.language.{x}", x), page_name(page, x, languages), x)
+            for x in languages if x != lang]
 
 
 def footer_html(meta: Mapping[str, Any], lang: str) -> str:
@@ -182,11 +198,13 @@ def export_html(
     nav: Iterable[tuple[str, str]] = (),
     footer: str = "",
     lang: str = "zh",
+    switch: Iterable[tuple[str, str, str]] = (),
 ) -> Path:
     """Write the executed ``notebook`` as a self-contained HTML page at ``out``.
 
     ``nav`` is a sequence of (label, href) links shown at the top (the current page is
-    marked); ``footer`` is HTML text for the bottom (run metadata).
+    marked); ``footer`` is HTML text for the bottom (run metadata); ``switch`` links to the
+    page in the run's other languages (:func:`language_links`).
     """
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata["title"] = title
@@ -203,7 +221,7 @@ def export_html(
     out = Path(out)
     resources = {
         "kit_css": REPORT_CSS,
-        "kit_nav": nav_html(nav, current=out.name),
+        "kit_nav": nav_html(nav, current=out.name, switch=switch),
         "kit_footer": footer,
         "kit_script": table_script_html(),
         "language_code": "zh-CN" if lang == "zh" else "en",

@@ -13,6 +13,7 @@ embedded), in the language given (the run's).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -26,7 +27,8 @@ from kit.core import paths
 from kit.core.config import KitConfig
 from kit.present.messages import label, text
 from kit.publish.history import HISTORY_DIR, load_records, record_run
-from kit.publish.html import REPORT_CSS, embed_font
+from kit.publish.html import REPORT_CSS, embed_font, language_links, nav_html
+from kit.publish.languages import page_name
 from kit.publish.safety import RunFailed, safe
 
 #: The page's name inside the client folder.
@@ -42,6 +44,18 @@ def _count(v: Any) -> str:
     return "–" if v is None else f"{int(v):,}"
 
 
+def _period_page(run_dir: Path, lang: str) -> Path:
+    """A period's summary page in ``lang`` (its run.json names the run's languages), else its
+    first language's ``index.html``."""
+    try:
+        languages = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("languages") or []
+    except (OSError, ValueError):
+        languages = []
+    if lang in languages:
+        return run_dir / page_name("index.html", lang, languages)
+    return run_dir / "index.html"
+
+
 def landing_rows(client_dir: Path, lang: str, currency: str = "¥") -> list[dict[str, Any]]:
     """One row per period (newest first): ``period``, ``as_of``, ``source``, ``customers``,
     ``active``, ``revenue``, ``clv`` (text) and ``href`` (the period's index.html relative to
@@ -54,7 +68,7 @@ def landing_rows(client_dir: Path, lang: str, currency: str = "¥") -> list[dict
     for name in sorted(set(records) | folders, reverse=True):  # labels sort as their periods do
         r = records.get(name)
         f = r["figures"] if r else {}
-        page = client_dir / name / "index.html"
+        page = _period_page(client_dir / name, lang)
         rows.append({
             "period": name,
             "as_of": r["as_of"] if r else "–",
@@ -63,22 +77,26 @@ def landing_rows(client_dir: Path, lang: str, currency: str = "¥") -> list[dict
             "active": _count(f.get("active_customers")),
             "revenue": _money(f.get("revenue"), currency),
             "clv": _money(f.get("total_clv"), currency),
-            "href": f"{name}/index.html" if page.is_file() else None,
+            "href": f"{name}/{page.name}" if page.is_file() else None,
         })
     return rows
 
 
-def write_landing(client_dir: Path, cfg: KitConfig, lang: str | None = None) -> Path:
-    """Write ``<client_dir>/index.html`` (checked to lie inside the client folder)."""
+def write_landing(client_dir: Path, cfg: KitConfig, lang: str | None = None,
+                  languages: tuple[str, ...] = ()) -> Path:
+    """Write ``<client_dir>/index.html`` in ``lang`` (``index.en.html`` when ``lang`` is not the
+    first of ``languages``), checked to lie inside the client folder."""
     lang = lang or cfg.language
     client_dir = Path(client_dir)
-    out = safe(client_dir, client_dir / LANDING)
-    client = cfg.client_name or cfg.client
+    out = safe(client_dir, client_dir / page_name(LANDING, lang, languages or (lang,)))
+    client = cfg.client_label(lang)
     env = Environment(loader=FileSystemLoader(str(paths.TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
     page = env.get_template("landing.html.j2").render(
         lang=lang,
         m=lambda code, **params: text(code, lang, **params),
         client=client,
+        # the same page in the other languages, escaped by nav_html
+        switch=Markup(nav_html([], switch=language_links(LANDING, lang, languages or (lang,)))),
         css=Markup(REPORT_CSS),  # the kit's own stylesheet, not data
         rows=landing_rows(client_dir, lang, cfg.report.currency),
         generated=text("history.landing.generated", lang, version=__version__,
@@ -100,7 +118,9 @@ def after_run(run_dir: Path, cfg: KitConfig, meta: dict[str, Any]) -> Path:
     run_dir = Path(run_dir)
     try:
         record_run(run_dir, cfg, meta)
-        return write_landing(run_dir.parent, cfg)
+        languages = tuple(meta.get("languages") or [cfg.language])
+        pages = [write_landing(run_dir.parent, cfg, lang, languages) for lang in languages]
+        return pages[0]
     except OSError as e:
         where = e.filename or run_dir.parent / HISTORY_DIR
         raise RunFailed(f"the run is in place ({run_dir}) but its history entry or the client page was not "

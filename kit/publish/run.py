@@ -34,12 +34,13 @@ from papermill.exceptions import PapermillExecutionError
 
 from kit import __version__
 from kit.core import paths
-from kit.core.config import KitConfig, load_config
+from kit.core.config import INPUT_TABLES, KitConfig, load_config
 from kit.core.periods import period_label
 from kit.publish.context import resolve_as_of
-from kit.publish.html import export_html, footer_html, section_title, summary_label
+from kit.publish.html import export_html, footer_html, language_links, section_title, summary_label
 from kit.publish.index_page import build_index
 from kit.publish.landing import after_run
+from kit.publish.languages import page_name, parse_languages, split_languages, with_language_twins
 from kit.publish.single_file import build_single_file
 from kit.publish.safety import (
     BUILD_RECORD,
@@ -94,7 +95,7 @@ def package_versions() -> dict[str, str]:
 
 def input_files(cfg: KitConfig) -> dict[str, Path]:
     out = {}
-    for table in ("transactions", "customers", "interactions"):
+    for table in INPUT_TABLES:
         spec = getattr(cfg.inputs, table)
         if spec is not None:
             out[table] = paths.resolve(spec.path)
@@ -118,7 +119,9 @@ def run(
     ``as_of`` (:class:`NoReport`).
     """
     config_path = paths.resolve(config_path)
-    cfg = load_config(config_path, as_of=as_of, language=lang)
+    requested = parse_languages(lang)
+    cfg = load_config(config_path, as_of=as_of, language=requested[0] if requested else None)
+    languages = cfg.run_languages(requested)
     for table, p in input_files(cfg).items():
         if not p.is_file():
             raise RunFailed(f"{config_path}: inputs.{table}.path: file not found: {p}")
@@ -131,7 +134,7 @@ def run(
         with RunLock(client_dir, cfg.client, label, progress):
             clean_stale_builds(client_dir, label, progress)
             recover_swap(client_dir, final, progress)
-            return _build(cfg, config_path, label, as_of_ts, client_dir, final, notebooks, progress)
+            return _build(cfg, config_path, label, as_of_ts, client_dir, final, notebooks, progress, languages)
     except OSError as e:
         raise output_fault(e, out_root, final) from None
 
@@ -145,13 +148,14 @@ def _build(
     final: Path,
     notebooks: tuple[str, ...],
     progress: Callable[[str], None],
+    languages: tuple[str, ...],
 ) -> RunResult:
     """Build the run in ``.build-<label>-<time>`` and swap it in; any fault but a failing
     notebook (kept as ``<label>.failed-<time>``) removes the partial build."""
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     build = start_build(client_dir, label, stamp)
     try:
-        return _build_in(cfg, config_path, label, as_of_ts, build, final, notebooks, progress, stamp)
+        return _build_in(cfg, config_path, label, as_of_ts, build, final, notebooks, progress, stamp, languages)
     except BaseException:
         with suppress(OSError):
             if build.exists():
@@ -169,15 +173,15 @@ def _build_in(
     notebooks: tuple[str, ...],
     progress: Callable[[str], None],
     stamp: str,
+    languages: tuple[str, ...],
 ) -> RunResult:
-    language = cfg.language
     params = {
         "config_path": str(config_path),
         "run_dir": str(build),
         "as_of": as_of_ts.date().isoformat(),
-        "lang": language,
+        "lang": ",".join(languages),
     }
-    progress(f"kit run: {cfg.client} {label} (as of {params['as_of']}, {language}) -> {final}")
+    progress(f"kit run: {cfg.client} {label} (as of {params['as_of']}, {', '.join(languages)}) -> {final}")
     started = dt.datetime.now(dt.timezone.utc)
 
     def after(name: str) -> None:
@@ -185,32 +189,48 @@ def _build_in(
             check_data(build, cfg, as_of_ts, progress)
 
     failed = safe(final.parent, final.parent / f"{label}.failed-{stamp}")
-    seconds = _execute(notebooks, params, build, final, failed, progress, after)
+    seconds = _execute(notebooks, params, build, final, failed, progress, after, languages)
 
     t0 = time.perf_counter()
-    nav = [(summary_label(language), "index.html")] + [
-        (section_title(n, language), f"{n}.html") for n in notebooks
-    ]
-    run_meta = _run_meta(cfg, config_path, label, params, final, started, seconds)
-    footer = footer_html(run_meta, language)
-    for name in notebooks:
-        export_html(
-            build / "executed" / f"{name}.ipynb", build / f"{name}.html",
-            title=f"{cfg.client_name or cfg.client} · {label} · {section_title(name, language)}",
-            nav=nav, footer=footer, lang=language,
-        )
+    run_meta = _run_meta(cfg, config_path, label, params, final, started, seconds, languages)
+    for lang in languages:
+        _pages(cfg, build, label, notebooks, run_meta, lang, languages)
     seconds["html"] = round(time.perf_counter() - t0, 2)
     run_meta["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     (build / "run.json").write_text(json.dumps(run_meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
-    index = build_index(build, cfg, run_meta, nav=nav, notebooks=notebooks)
-    build_single_file(build, [(href, title) for title, href in nav],  # one file to e-mail: report.html
-                      title=f"{cfg.client_name or cfg.client} · {label}", lang=language)
+    index = build_index(build, cfg, run_meta, notebooks=notebooks, languages=languages)
+    for lang in languages:  # one file to e-mail per language: report.html, report.en.html
+        nav = _nav(notebooks, lang, languages)
+        build_single_file(build, [(href, title) for title, href in nav], title=f"{cfg.client_label(lang)} · {label}",
+                          lang=lang, name=page_name("report.html", lang, languages))
     _swap_in(build, final)
     landing = after_run(final, cfg, run_meta)  # the period in the client's history and landing page
-    progress(f"  report: {final / index.name}")
+    progress(f"  report: {final / index.name}" + "".join(
+        f", {final / page_name(index.name, x, languages)}" for x in languages[1:]))
     progress(f"  all periods: {landing}")
     return RunResult(run_dir=final, index=final / index.name, seconds=seconds)
+
+
+def _nav(notebooks: tuple[str, ...], lang: str, languages: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The pages of one language: (title, file name), the summary first."""
+    return [(summary_label(lang), page_name("index.html", lang, languages))] + [
+        (section_title(n, lang), page_name(f"{n}.html", lang, languages)) for n in notebooks
+    ]
+
+
+def _pages(cfg: KitConfig, build: Path, label: str, notebooks: tuple[str, ...], run_meta: dict[str, Any],
+           lang: str, languages: tuple[str, ...]) -> None:
+    """Export the executed notebooks of ``lang`` as HTML pages, with the link to the other languages."""
+    nav = _nav(notebooks, lang, languages)
+    footer = footer_html(run_meta, lang)
+    for name in notebooks:
+        page = page_name(f"{name}.html", lang, languages)
+        export_html(
+            build / "executed" / page_name(f"{name}.ipynb", lang, languages), build / page,
+            title=f"{cfg.client_label(lang)} · {label} · {section_title(name, lang)}",
+            nav=nav, footer=footer, lang=lang, switch=language_links(f"{name}.html", lang, languages),
+        )
 
 
 def _execute(
@@ -221,17 +241,20 @@ def _execute(
     failed: Path,
     progress: Callable[[str], None],
     after: Callable[[str], None] = lambda name: None,
+    languages: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Run each notebook with papermill into ``build/executed``; seconds per notebook.
 
     On a failing cell the build folder becomes ``failed`` and :class:`RunFailed` says which
     notebook and cell failed, and where the executed notebook is kept; a cell that failed
     on a full or read-only disk raises that OS error instead (the caller removes the build).
-    ``after(name)`` runs after each notebook (the data check after 01_clean).
+    ``after(name)`` runs after each notebook (the data check after 01_clean). With more than
+    one language each notebook runs once with twins of its presenting cells and is split
+    into one executed notebook per language (:mod:`kit.publish.languages`).
     """
     seconds: dict[str, float] = {}
     for i, name in enumerate(notebooks, 1):
-        src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+        src = _with_twins(paths.NOTEBOOKS_DIR / f"{name}.ipynb", build, languages)
         dst = build / "executed" / f"{name}.ipynb"
         t0 = time.perf_counter()
         progress(f"  [{i}/{len(notebooks)}] {name} ...")
@@ -255,10 +278,35 @@ def _execute(
                 f"  the last good run, if any, is untouched: {final}",
                 failed_dir=failed,
             ) from None
+        _split(dst, languages)
         seconds[name] = round(time.perf_counter() - t0, 2)
         progress(f"  [{i}/{len(notebooks)}] {name} done in {seconds[name]:.1f} s")
         after(name)
+    shutil.rmtree(build / "work", ignore_errors=True)  # the notebooks with twins, split by now
     return seconds
+
+
+def _with_twins(src: Path, build: Path, languages: tuple[str, ...]) -> Path:
+    """The notebook papermill executes: ``src`` itself in one language, else a copy in the
+    build's work folder with the twins of every further language."""
+    if len(languages) < 2:
+        return src
+    work = build / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    out = work / src.name
+    out.write_text(json.dumps(with_language_twins(nb, languages), ensure_ascii=False, indent=1), encoding="utf-8")
+    return out
+
+
+def _split(executed: Path, languages: tuple[str, ...]) -> None:
+    """Replace the executed notebook with twins by one notebook per language."""
+    if len(languages) < 2:
+        return
+    nb = json.loads(executed.read_text(encoding="utf-8"))
+    for lang, one in split_languages(nb, languages).items():
+        target = executed.with_name(page_name(executed.name, lang, languages))
+        target.write_text(json.dumps(one, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _run_meta(
@@ -269,15 +317,18 @@ def _run_meta(
     final: Path,
     started: dt.datetime,
     seconds: dict[str, float],
+    languages: tuple[str, ...],
 ) -> dict[str, Any]:
     """What ``run.json`` records: client, period, parameters, inputs with hashes, versions."""
     return {
         "client": cfg.client,
         "client_name": cfg.client_name,
+        "client_name_en": cfg.client_name_en,
         "period": cfg.period,
         "period_label": label,
         "as_of": params["as_of"],
-        "language": cfg.language,
+        "language": languages[0],
+        "languages": list(languages),
         "config": str(config_path),
         "parameters": params | {"run_dir": str(final)},
         "started_utc": started.isoformat(timespec="seconds"),

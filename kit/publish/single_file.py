@@ -54,7 +54,8 @@ def _parts(page_html: str) -> tuple[str, list[str], list[str], str]:
     return body, styles, scripts, footer.group(0) if footer else ""
 
 
-def build_single_file(run_dir: Path, sections: Sequence[tuple[str, str]], *, title: str, lang: str) -> Path:
+def build_single_file(run_dir: Path, sections: Sequence[tuple[str, str]], *, title: str, lang: str,
+                      name: str = SINGLE_FILE) -> Path:
     """Write ``report.html`` in ``run_dir`` from its pages.
 
     ``sections`` are (page file, title) pairs in reading order, the summary first; pages that
@@ -84,6 +85,6 @@ def build_single_file(run_dir: Path, sections: Sequence[tuple[str, str]], *, tit
         f"<h2>{html.escape(text('pages.contents', lang))}</h2><ol>{toc}</ol></nav>\n"
         + "\n".join(bodies) + f"\n{footer}\n" + "\n".join(scripts) + "\n</body>\n</html>\n"
     )
-    target = inside(run_dir, run_dir / SINGLE_FILE)
+    target = inside(run_dir, run_dir / name)
     target.write_text(embed_font(page), encoding="utf-8")
     return target

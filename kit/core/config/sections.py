@@ -133,6 +133,10 @@ class Strategy(Defaulted):
     churn_scores: dict[Literal["high", "medium", "low"], float] = Field(
         description="churn risk label -> 0-1 score used in the priority",
     )
+    priority_uses_health: bool = Field(
+        description="for a customer with a health score (subscriptions.health), the churn side of the "
+        "priority is the larger of the churn-risk score and 1 - health / 100",
+    )
     contact_types: list[str] = Field(
         description="interaction types that count as a contact for the next follow-up date",
     )
@@ -178,6 +182,17 @@ class Report(Defaulted):
     stale_after_days: int = Field(
         ge=1, description="warn (index page, progress) when as_of is more than this many days after the last order"
     )
+    languages: list[Literal["zh", "en"]] = Field(
+        min_length=1, description="the languages every run builds from one computation; the config's `language` "
+        "comes first and keeps the plain page names (index.html), another's carry it (index.en.html)",
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _distinct_languages(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"a language is listed twice: {v}")
+        return v
 
 
 class Engine(Defaulted):

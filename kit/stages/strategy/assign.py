@@ -15,6 +15,7 @@ import pandas as pd
 
 from kit.core.checks import validate_cols as _validate_cols
 from kit.core.config import Strategy as _StrategyDefaults
+from kit.stages.subscriptions.health import health_risk
 
 #: Interaction types that count as a contact by the account team (``login`` does not).
 CONTACT_TYPES: tuple[str, ...] = tuple(_StrategyDefaults().contact_types)
@@ -135,11 +136,15 @@ def priority_basis(customers: pd.DataFrame) -> str | None:
 
 
 def priority(customers: pd.DataFrame, churn_weight: float,
-             churn_scores: dict[str, float] | None = None) -> pd.Series:
+             churn_scores: dict[str, float] | None = None, *, use_health: bool = False) -> pd.Series:
     """Order of the team's list: 1 = first.
 
     ``score = (1 - churn_weight) * value_rank + churn_weight * churn_score`` (see the
-    package docstring); ties go to the higher value, then the smaller customer id.
+    package docstring); ties go to the higher value, then the smaller customer id. With
+    ``use_health`` (``cfg.strategy.priority_uses_health``), a customer with a health score
+    (subscription customers, :func:`kit.stages.subscriptions.health_risk`) has as churn score
+    the larger of the churn-risk score and ``1 - health / 100``: a failing subscription is
+    urgent before its purchases lapse.
 
     Parameters
     ----------
@@ -163,6 +168,8 @@ def priority(customers: pd.DataFrame, churn_weight: float,
     value_rank = value.rank(pct=True, method="average").fillna(0.0)
     churn = (customers["churn_risk"].astype("str").map(churn_scores or CHURN_SCORES).astype(float).fillna(0.0)
              if "churn_risk" in customers.columns else pd.Series(0.0, index=customers.index))
+    if use_health and "health_score" in customers.columns:
+        churn = np.fmax(churn, health_risk(customers["health_score"]).reindex(churn.index))
     score = (1 - churn_weight) * value_rank + churn_weight * churn
     keys = pd.DataFrame({
         "score": -score.to_numpy(),
@@ -298,7 +305,8 @@ def assign(
         "last_contact": last_contact,
         "next_follow_up": next_fu,
         "follow_up_overdue": overdue,
-        "priority": priority(customers, cfg.strategy.priority_churn_weight, cfg.strategy.churn_scores),
+        "priority": priority(customers, cfg.strategy.priority_churn_weight, cfg.strategy.churn_scores,
+                             use_health=cfg.strategy.priority_uses_health),
         "actions_now": _actions_now(customers, strategy, overdue, cfg, start,
                                     risk_flags=cfg.strategy.risk_flags),
     }, index=idx)
