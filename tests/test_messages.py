@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import csv
 import html
+import json
 import re
 import string
 from pathlib import Path
@@ -22,7 +23,9 @@ import openpyxl
 import pytest
 import yaml
 
+from kit.core.config import load_config
 from kit.present import messages
+from kit.publish.languages import page_name
 
 ROOT = Path(__file__).resolve().parents[1]
 KIT = ROOT / "kit"
@@ -278,8 +281,11 @@ def test_legacy_scan_finds_the_old_forms():
 
 # ---- rendered pages ------------------------------------------------------------------------------
 def visible_text(page: str) -> str:
-    """What a reader sees: scripts, styles, comments, tags and embedded images removed."""
-    t = re.sub(r"(?is)<(script|style|svg)\b[^>]*>.*?</\1\s*>", " ", page)
+    """What a reader sees: scripts, styles, comments, tags and embedded images removed; a link
+    marked as another language's (``<a hreflang="zh" lang="zh">中文</a>``, the page in the
+    run's other language) is that language's text, not this page's."""
+    t = re.sub(r"(?is)<a\b[^>]*\bhreflang=[^>]*>.*?</a\s*>", " ", page)
+    t = re.sub(r"(?is)<(script|style|svg)\b[^>]*>.*?</\1\s*>", " ", t)
     t = re.sub(r"(?s)<!--.*?-->", " ", t)
     t = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+", " ", t)
     t = re.sub(r"(?s)<[^>]*>", " ", t)
@@ -314,6 +320,10 @@ def fixture_values(config: Path) -> set[str]:
             _add_value(values, o)
 
     walk(cfg)
+    # the demand-tag keywords the report shows as a customer's evidence (the words matched in
+    # the customer's own interactions; the packaged defaults where the fixture sets none)
+    for rule in load_config(config).subscriptions.demand_tags.rules.model_dump().values():
+        walk(list(rule["keywords"]))
     for spec in cfg["inputs"].values():
         if not spec:
             continue
@@ -341,9 +351,13 @@ def _decode(raw: bytes, enc: str) -> str | None:
         return None
 
 
-def _pages(run_dir: Path) -> list[Path]:
-    pages = sorted(run_dir.glob("*.html"))
-    assert len(pages) >= 6, f"expected index.html and five section pages in {run_dir}, found {[p.name for p in pages]}"
+def _pages(run_dir: Path, lang: str) -> list[Path]:
+    """The run's pages in ``lang`` (index.html or index.en.html ...: run.json lists the languages)."""
+    languages = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["languages"]
+    names = ["index", "01_clean", "02_layering", "03_personas", "04_clv", "05_strategy", "report"]
+    pages = [run_dir / page_name(f"{n}.html", lang, languages) for n in names]
+    missing = [p.name for p in pages if not p.exists()]
+    assert not missing, f"pages of {lang} missing in {run_dir}: {missing}"
     return pages
 
 
@@ -352,10 +366,12 @@ def _context(text: str, start: int, end: int, width: int = 40) -> str:
 
 
 @pytest.mark.slow
-def test_zh_pages_show_no_english_sentence(small_run):
+@pytest.mark.parametrize("fixture", ["small_run", "small_run_en"])
+def test_zh_pages_show_no_english_sentence(request, fixture):
+    """The zh pages of a zh run and the zh pages (index.zh.html ...) of an en run."""
     names = tuple(v for v in fixture_values(SMALL_CONFIG) if re.search(r"[A-Za-z]", v))
     bad = []
-    for page in _pages(small_run.run_dir):
+    for page in _pages(request.getfixturevalue(fixture).run_dir, "zh"):
         text = visible_text(page.read_text(encoding="utf-8"))
         for run in sorted(set(english_runs(text, 4, names))):
             m = re.search(r"\W+".join(map(re.escape, run.split())), text)
@@ -365,14 +381,16 @@ def test_zh_pages_show_no_english_sentence(small_run):
 
 
 @pytest.mark.slow
-def test_en_pages_show_no_chinese_except_customer_data(small_run_en):
+@pytest.mark.parametrize("fixture", ["small_run", "small_run_en"])
+def test_en_pages_show_no_chinese_except_customer_data(request, fixture):
+    """The en pages of an en run and those of a zh run (index.en.html ...: one computation)."""
     values = [v for v in fixture_values(SMALL_CONFIG) if HAN.search(v)]
     long = sorted((v for v in values if len(v) >= 2), key=len, reverse=True)
     single = sorted(v for v in values if len(v) == 1)  # 是, 否, 无: only where they stand alone
     h = HAN.pattern
     data_re = re.compile("|".join(map(re.escape, long)) + rf"|(?<!{h})(?:{'|'.join(map(re.escape, single))})(?!{h})")
     bad = []
-    for page in _pages(small_run_en.run_dir):
+    for page in _pages(request.getfixturevalue(fixture).run_dir, "en"):
         text = data_re.sub(" ", visible_text(page.read_text(encoding="utf-8")))
         seen = set()
         for m in HAN.finditer(text):

@@ -60,7 +60,7 @@ def test_failed_run_keeps_last_good_run(small_run, tmp_path):
     bad_csv.write_text("客户编号,订单编号\n000001,SO1\n", encoding="utf-8")  # no date, no amount
     small = paths.PROJ_ROOT / "tests" / "fixtures" / "small.yml"
     cfg = yaml.safe_load(small.read_text(encoding="utf-8"))
-    for table in ("customers", "interactions"):  # relative to small.yml's folder: made absolute here
+    for table in ("customers", "interactions", "subscriptions", "usage"):  # relative to small.yml's folder
         cfg["inputs"][table]["path"] = str(small.parent / cfg["inputs"][table]["path"])
     cfg["inputs"]["transactions"] = {"path": str(bad_csv), "format": "csv"}
     bad_cfg = tmp_path / "bad.yml"

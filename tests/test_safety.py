@@ -258,7 +258,7 @@ def test_committed_fixture_is_what_the_script_makes(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     placed = mod.make(tmp_path)
-    assert set(placed) == {"name", "region", "category", "keyword", "account_manager"}
+    assert set(placed) == {"name", "region", "category", "keyword", "account_manager", "plan"}
     assert all(sorted(v.values()) == sorted(HOSTILE_HTML + HOSTILE_FORMULAS) for v in placed.values())
-    for name in ("orders.csv", "interactions.csv", "customers.xlsx", "hostile.yml"):
+    for name in ("orders.csv", "interactions.csv", "customers.xlsx", "subscriptions.csv", "usage.csv", "hostile.yml"):
         assert (tmp_path / name).read_bytes() == (FIXTURE / name).read_bytes(), f"{name} differs: rerun make_hostile.py"

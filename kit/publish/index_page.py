@@ -47,10 +47,12 @@ from kit.present import plotting
 from kit.present.messages import label, text
 from kit.present.plots.trends import plot_customer_trend, plot_value_trend
 from kit.present.strategy import actions_text, owner_text
+from kit.present.subscriptions import renewal_headline_text
 from kit.present.table import header, mask, table
 from kit.publish.deliverables import SHEETS
 from kit.publish.history import MIXES, load_records, period_activity, spine_record, trend_frame, trend_records
-from kit.publish.html import REPORT_CSS, embed_font, footer_html, nav_html, section_title
+from kit.publish.html import REPORT_CSS, embed_font, footer_html, language_links, nav_html, section_title, summary_label
+from kit.publish.languages import page_name
 from kit.stages.layering import migration_counts
 
 #: The artifact notebook 05 leaves for this page (:func:`kit.stages.strategy.coming_summary`).
@@ -326,24 +328,29 @@ def trend_section(records: list[dict[str, Any]], lang: str, currency: str = "¥"
 # --------------------------------------------------------------------------------------
 
 
-def deliverable_links(artifacts: Path, lang: str) -> tuple[list[dict[str, str]], list[str]]:
-    """The deliverables (workbook, then the three sheets' CSVs) with a description, and
-    the other data files of the run, both as names relative to ``artifacts``."""
+def deliverable_links(artifacts: Path, lang: str,
+                      languages: tuple[str, ...] = ()) -> tuple[list[dict[str, str]], list[str]]:
+    """The deliverables of ``lang`` (its workbook, then the three sheets' CSVs) with a
+    description, and the other data files of the run, both as names relative to
+    ``artifacts``; another language's deliverables are listed on that language's page."""
     if not artifacts.exists():
         return [], []
     names = sorted(p.name for p in artifacts.iterdir()
                    if p.is_file() and p.suffix in {".xlsx", ".csv", ".parquet", ".json"})
-    main: list[dict[str, str]] = []
-    workbook = paths.ARTIFACTS["deliverables"]
+    languages = languages or (lang,)
     zh = lang == "zh"
+    main: list[dict[str, str]] = []
+    workbook = page_name(paths.ARTIFACTS["deliverables"], lang, languages)
     if workbook in names:
         sheets = "、".join(s[0] for s in SHEETS.values()) if zh else ", ".join(s[1] for s in SHEETS.values())
         main.append({"name": workbook, "what": text("index.workbook_what", lang, sheets=sheets)})
     for zh_name, en_name, zh_csv, en_csv in SHEETS.values():
-        for csv in (zh_csv, en_csv):
-            if csv in names:
-                main.append({"name": csv, "what": text("index.csv_what", lang, sheet=zh_name if zh else en_name)})
-    taken = {m["name"] for m in main}
+        csv = zh_csv if zh else en_csv
+        if csv in names:
+            main.append({"name": csv, "what": text("index.csv_what", lang, sheet=zh_name if zh else en_name)})
+    others = {page_name(paths.ARTIFACTS["deliverables"], x, languages) for x in languages if x != lang}
+    others |= {csv for x in languages if x != lang for s in SHEETS.values() for csv in [s[2] if x == "zh" else s[3]]}
+    taken = {m["name"] for m in main} | others
     return main, [n for n in names if n not in taken]
 
 
@@ -370,17 +377,19 @@ def build_index(
     cfg: KitConfig,
     meta: dict[str, Any],
     *,
-    nav: list[tuple[str, str]],
     notebooks: tuple[str, ...],
+    languages: tuple[str, ...] = (),
     client_dir: Path | None = None,
 ) -> Path:
-    """Render ``index.html`` into ``run_dir`` from its artifacts and ``run.json`` data.
+    """Render the summary page of every language of the run into ``run_dir`` (``index.html``
+    in the first, ``index.en.html`` ...) from its artifacts and ``run.json`` data, reading
+    them once; the first language's page is returned.
 
     The trend and the previous period's CLV come from the history store of ``client_dir``
     (default: the folder holding ``run_dir``, where the run folders and ``history/`` live),
     with this run's own figures in place of any stored entry of its period.
     """
-    lang = meta["language"]
+    languages = tuple(languages) or tuple(meta.get("languages") or [meta["language"]])
     art = run_dir / "artifacts"
     tx = _read(art / paths.ARTIFACTS["transactions_clean"], "parquet")
     customers = _read(art / paths.ARTIFACTS["customers"], "parquet")
@@ -389,36 +398,57 @@ def build_index(
     current = spine_record(tx, customers, cfg, as_of)
     prev_label = period_label(previous_period_end(as_of, cfg.period), cfg.period)
     previous = next((r["figures"] for r in stored if r["label"] == prev_label), None)
-    figures = [format_figure(f, lang, cfg.report.currency)
-               for f in headline_figures(tx, customers, as_of, cfg.period, previous)]
-    trends = trend_section(trend_records(stored, current[0] if current else None), lang, cfg.report.currency,
-                           cfg.clv.horizon_months)
-    deliverables, data_files = deliverable_links(art, lang)
+    data = SimpleNamespace(
+        art=art, customers=customers, meta=meta, notebooks=notebooks, languages=languages,
+        headline=headline_figures(tx, customers, as_of, cfg.period, previous),
+        trend=trend_records(stored, current[0] if current else None),
+        coming=coming_period(_read(art / FOLLOW_UP_SUMMARY, "json")),
+        renewal=(_read(art / FOLLOW_UP_SUMMARY, "json") or {}).get("renewal"),
+        quality=_read(art / paths.ARTIFACTS["quality"], "json"),
+        notes=_read(art / "notes.json", "json") or [],
+    )
+    del tx
+    pages = [_render_index(run_dir, cfg, data, lang) for lang in languages]
+    return pages[0]
+
+
+def _render_index(run_dir: Path, cfg: KitConfig, data: SimpleNamespace, lang: str) -> Path:
+    """The summary page of one language."""
+    def page(name: str) -> str:
+        return page_name(name, lang, data.languages)
+
+    notebooks, customers = data.notebooks, data.customers
+    nav = [(summary_label(lang), page("index.html"))] + [(section_title(n, lang), page(f"{n}.html")) for n in notebooks]
+    deliverables, data_files = deliverable_links(data.art, lang, data.languages)
     env = Environment(loader=FileSystemLoader(str(paths.TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
-    page = env.get_template("index.html.j2").render(
+    html_page = env.get_template("index.html.j2").render(
         lang=lang,
         m=lambda code, **params: text(code, lang, **params),
         label=lambda vocabulary, key: messages.label(vocabulary, key, lang),
-        title=f"{cfg.client_name or cfg.client} · {meta['period_label']}",
-        meta=meta,
+        title=f"{cfg.client_label(lang)} · {data.meta['period_label']}",
+        meta=data.meta,
         css=Markup(REPORT_CSS),  # the kit's own stylesheet, not data
-        nav=Markup(nav_html(nav, current="index.html")),  # escaped by nav_html
-        figures=figures,
-        trends=trends,
-        sections=[(section_title(n, lang), f"{n}.html") for n in notebooks],
+        # escaped by nav_html
+        nav=Markup(nav_html(nav, current=page("index.html"),
+                            switch=language_links("index.html", lang, data.languages))),
+        figures=[format_figure(f, lang, cfg.report.currency) for f in data.headline],
+        trends=trend_section(data.trend, lang, cfg.report.currency, cfg.clv.horizon_months),
+        sections=nav[1:],
         quadrant_migration=migration_table(customers, "quadrant", lang),
         tier_migration=migration_table(customers, "value_tier", lang),
         tier_changes=tier_changes(customers, lang),
         actions=top_actions(customers, lang, cfg.report.index_top_actions, mask_pii=cfg.report.mask_pii, cfg=cfg),
-        coming=coming_period(_read(art / FOLLOW_UP_SUMMARY, "json")),
-        strategy_page="05_strategy.html" if "05_strategy" in notebooks else None,
-        layering_page="02_layering.html" if "02_layering" in notebooks else None,
-        quality=_read(art / paths.ARTIFACTS["quality"], "json"),
-        notes=page_notes(_read(art / "notes.json", "json") or [], lang),
+        coming=data.coming,
+        # contracts up for renewal and the share at risk (05_strategy), when the data hold contracts
+        renewal=renewal_headline_text(data.renewal, lang, cfg.report.currency) if data.renewal else None,
+        strategy_page=page("05_strategy.html") if "05_strategy" in notebooks else None,
+        layering_page=page("02_layering.html") if "02_layering" in notebooks else None,
+        quality=data.quality,
+        notes=page_notes(data.notes, lang),
         deliverables=deliverables,
         data_files=data_files,
-        footer=Markup(footer_html(meta, lang)),  # escaped by footer_html
+        footer=Markup(footer_html(data.meta, lang)),  # escaped by footer_html
     )
-    out = run_dir / "index.html"
-    out.write_text(embed_font(page), encoding="utf-8")
+    out = run_dir / page("index.html")
+    out.write_text(embed_font(html_page), encoding="utf-8")
     return out
