@@ -29,6 +29,7 @@ from kit.core import paths
 from kit.core.config import KitConfig, load_config
 from kit.core.notes import Note
 from kit.core.periods import period_end, period_label, previous_period_end
+from kit.core.progress import log_to_file
 from kit.io.read import latest_date
 from kit.present import messages
 from kit.present.cards import figure_html
@@ -244,6 +245,7 @@ def open_run(
     ctx = RunContext(cfg=cfg, run_dir=paths.resolve(run_dir), as_of=resolved_as_of, lang=cfg.language,
                      languages=languages or (cfg.language,))
     ctx.artifacts_dir  # create
+    log_to_file()  # under kit run: the stages' step lines reach the console (kit.core.progress)
     return ctx
 
 

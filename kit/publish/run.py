@@ -19,15 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import shutil
 import sys
+import threading
 import time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import papermill as pm
 from papermill.exceptions import PapermillExecutionError
@@ -36,6 +38,7 @@ from kit import __version__
 from kit.core import paths
 from kit.core.config import INPUT_TABLES, KitConfig, load_config
 from kit.core.periods import period_label
+from kit.core.progress import PROGRESS_ENV, new_lines
 from kit.publish.context import resolve_as_of
 from kit.publish.html import export_html, footer_html, language_links, section_title, summary_label
 from kit.publish.index_page import build_index
@@ -259,14 +262,15 @@ def _execute(
         t0 = time.perf_counter()
         progress(f"  [{i}/{len(notebooks)}] {name} ...")
         try:
-            pm.execute_notebook(
-                str(src), str(dst), parameters=params, kernel_name="python3",
-                cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
-                report_mode=False,
-                # the kernel's own log (a plain-TCP notice on loopback) is not the reader's business;
-                # cell errors still surface through papermill
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            )
+            with _steps_shown(build / "work" / f"progress-{name}.log", progress):
+                pm.execute_notebook(
+                    str(src), str(dst), parameters=params, kernel_name="python3",
+                    cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, log_output=False,
+                    report_mode=False,
+                    # the kernel's own log (a plain-TCP notice on loopback) is not the reader's business;
+                    # cell errors still surface through papermill
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
         except PapermillExecutionError as e:
             disk = notebook_os_error(e.ename, e.evalue)
             if disk is not None:
@@ -284,6 +288,34 @@ def _execute(
         after(name)
     shutil.rmtree(build / "work", ignore_errors=True)  # the notebooks with twins, split by now
     return seconds
+
+
+@contextmanager
+def _steps_shown(log: Path, progress: Callable[[str], None]) -> Iterator[None]:
+    """While a notebook runs, print the step lines its stages log (:mod:`kit.core.progress`):
+    the kernel inherits ``$KIT_PROGRESS_FILE``; a thread prints what is new twice a second."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[PROGRESS_ENV] = str(log)
+    done = threading.Event()
+
+    def follow() -> None:
+        offset = 0
+        while True:
+            finished = done.wait(0.5)
+            lines, offset = new_lines(log, offset)
+            for line in lines:
+                progress(f"        {line}")
+            if finished:
+                return
+
+    t = threading.Thread(target=follow, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        done.set()
+        t.join(timeout=5)
+        os.environ.pop(PROGRESS_ENV, None)
 
 
 def _with_twins(src: Path, build: Path, languages: tuple[str, ...]) -> Path:

@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from kit.core.progress import step
 from kit.core.config import Cleaning, KitConfig
 from kit.core.notes import Msg, Note
 from kit.io.read import RawTable, read_table, reading_notes
@@ -49,21 +50,30 @@ def _clean_tables(cfg: KitConfig, as_of: pd.Timestamp, clean_tx: CleanTx):
     """Every configured table cleaned (master first: its test accounts reach the other
     tables); returns the results and how each file was read, in :data:`TABLES` order."""
     c = cfg.cleaning
-    raws = {t: read_table(getattr(cfg.inputs, t), t) for t in OPTIONAL_TABLES if getattr(cfg.inputs, t) is not None}
+    raws = {}
+    for t in OPTIONAL_TABLES:
+        if getattr(cfg.inputs, t) is not None:
+            with step("clean", f"{t} read"):
+                raws[t] = read_table(getattr(cfg.inputs, t), t)
     results: dict[str, TableResult] = {}
     test_ids: set[str] = set()
     if "customers" in raws:
-        results["customers"] = clean_master(raws["customers"], c, growth_stages=c.growth_stages)
+        with step("clean", "customers cleaned", rows=len(raws["customers"].frame)):
+            results["customers"] = clean_master(raws["customers"], c, growth_stages=c.growth_stages)
         test_ids = set(results["customers"].stats["test_customer_ids"])
-    results["transactions"], tx_source = clean_tx(test_customer_ids=test_ids)
+    with step("clean", "transactions read and cleaned"):
+        results["transactions"], tx_source = clean_tx(test_customer_ids=test_ids)
     sources = {"transactions": tx_source}
     sources.update({t: source_of(r) for t, r in raws.items()})
-    if "interactions" in raws:
-        results["interactions"] = clean_interactions(raws["interactions"], c, as_of, test_customer_ids=test_ids)
-    if "subscriptions" in raws:
-        results["subscriptions"] = clean_subscriptions(raws["subscriptions"], c, test_customer_ids=test_ids)
-    if "usage" in raws:
-        results["usage"] = clean_usage(raws["usage"], c, as_of, test_customer_ids=test_ids)
+    cleaners = {
+        "interactions": lambda raw: clean_interactions(raw, c, as_of, test_customer_ids=test_ids),
+        "subscriptions": lambda raw: clean_subscriptions(raw, c, test_customer_ids=test_ids),
+        "usage": lambda raw: clean_usage(raw, c, as_of, test_customer_ids=test_ids),
+    }
+    for t, clean_one in cleaners.items():
+        if t in raws:
+            with step("clean", f"{t} cleaned", rows=len(raws[t].frame)):
+                results[t] = clean_one(raws[t])
     order = [t for t in TABLES if t in results]
     return {t: results[t] for t in order}, {t: sources[t] for t in order}
 
@@ -188,7 +198,8 @@ def clean_all(cfg: KitConfig, as_of: pd.Timestamp, *, clean_tx: CleanTx | None =
     :class:`ReconciliationError` when a table's books do not balance.
     """
     as_of = pd.Timestamp(as_of).normalize()
-    results, sources = _clean_tables(cfg, as_of, clean_tx or pandas_clean_tx(cfg, as_of))
+    with step("clean", "every input read, cleaned and reconciled"):
+        results, sources = _clean_tables(cfg, as_of, clean_tx or pandas_clean_tx(cfg, as_of))
     quarantine = pd.concat([r.quarantine for r in results.values()], ignore_index=True)
     merged = pd.concat([r.merged for r in results.values()], ignore_index=True)
     quality = _jsonable(_quality(cfg.cleaning, as_of, results, sources))

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from kit.core.progress import step
 from kit.core.config import Clv
 from kit.core.notes import Msg, Note
 from kit.stages.clv.caveats import caveats
@@ -199,14 +200,16 @@ def assess(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, settings:
     as_of = pd.Timestamp(as_of).normalize()
     purchases = _purchases(transactions)
     fit_kw = dict(penalizer=cfg.penalizer, retry_penalizer=cfg.retry_penalizer, max_param=cfg.max_param)
-    validation, notes = _validate(purchases, as_of, cfg, fit_kw)
+    with step("clv", "holdout validation", rows=len(purchases)):
+        validation, notes = _validate(purchases, as_of, cfg, fit_kw)
 
     summary = customer_summary(purchases, as_of, time_unit=cfg.time_unit, positive_spend=True)
     kind, choice_notes = _chosen_model(validation, cfg)
     notes += choice_notes
-    bg = fit_count_model(summary, kind, time_unit=cfg.time_unit, **fit_kw)
-    gg = fit_gamma_gamma(spend_summary(summary), corr_warn=cfg.corr_warn,
-                         min_repeat_customers=cfg.min_repeat_customers, **fit_kw)
+    with step("clv", f"{kind} and Gamma-Gamma fitted", rows=len(summary)):
+        bg = fit_count_model(summary, kind, time_unit=cfg.time_unit, **fit_kw)
+        gg = fit_gamma_gamma(spend_summary(summary), corr_warn=cfg.corr_warn,
+                             min_repeat_customers=cfg.min_repeat_customers, **fit_kw)
     notes += [*bg.notes_, *gg.notes_]
     cv = caveats(summary, validation, kind, time_unit=cfg.time_unit, one_time_share_warn=cfg.one_time_share_warn,
                  min_calibration_cycles=cfg.min_calibration_cycles)
@@ -214,7 +217,8 @@ def assess(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, settings:
 
     margin = customer_margin(customers, cfg.margin, cfg.use_order_margin)
     notes.append(_margin_note(margin, cfg.margin))
-    scores, score_notes = _scores(customers, summary, bg, gg, margin, cfg)
+    with step("clv", "customers scored", rows=len(customers)):
+        scores, score_notes = _scores(customers, summary, bg, gg, margin, cfg)
     iv = spine_intervals(customers, summary, bg, gg, margin, level=cfg.interval_level, n_draws=cfg.interval_draws,
                          seed=cfg.interval_seed, horizon_months=cfg.horizon_months,
                          discount_rate_monthly=cfg.discount_rate_monthly, periods_per_month=cfg.periods_per_month)

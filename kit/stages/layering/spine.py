@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kit.core.progress import step
 from kit.core.config import KitConfig
 from kit.core.notes import Note, dedupe
 from kit.core.periods import previous_period_end
@@ -217,14 +218,18 @@ def layer(
                     growth_stages=growth_stages, high_growth_min=high_growth_min,
                     overdue_statuses=overdue_statuses, complaint_window_months=complaint_window_months)
     m = _master_frame(master)
-    prepared = prepare(transactions)
-    cur, notes = _layer_at(transactions, prepared, as_of, cfg, m, interactions, opts, full=True)
+    with step("layering", "transactions prepared", rows=len(transactions)):
+        prepared = prepare(transactions)
+    with step("layering", f"layers as of {as_of:%Y-%m-%d}", rows=len(transactions)):
+        cur, notes = _layer_at(transactions, prepared, as_of, cfg, m, interactions, opts, full=True)
     notes += concentration_notes(cur, cfg.layering.concentration_warning_share, cfg.currency)
-    out, master_notes = _with_master_and_summary(cur, m, transactions, as_of, cfg)
+    with step("layering", "master and lifetimes summary", rows=len(cur)):
+        out, master_notes = _with_master_and_summary(cur, m, transactions, as_of, cfg)
     prev_as_of = previous_period_end(as_of, cfg.period)
     if previous:
-        prev, _ = _layer_at(transactions, prepared, prev_as_of, cfg, m, interactions, opts, full=False)
-        out = out.join(migration(cur, prev))
+        with step("layering", f"previous period as of {prev_as_of:%Y-%m-%d}", rows=len(transactions)):
+            prev, _ = _layer_at(transactions, prepared, prev_as_of, cfg, m, interactions, opts, full=False)
+            out = out.join(migration(cur, prev))
         master_notes.append(_note("previous_recomputed", prev_as_of=f"{prev_as_of:%Y-%m-%d}"))
     out = out[[c for c in _column_order(out.columns)]]
     out.attrs = {

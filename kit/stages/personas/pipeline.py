@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from kit.core.progress import step
 from kit.core.config import Personas
 from kit.core.notes import Note
 from kit.stages.personas.clusters import ClusterResult, cluster_personas
@@ -65,10 +66,12 @@ def run_personas(customers: pd.DataFrame, transactions: pd.DataFrame,
     tag_kw = {k: kwargs.pop(k, v) for k, v in defaults.items()}
     for k in ("fit_sample", "silhouette_sample", "n_init"):
         kwargs.setdefault(k, getattr(cfg, k))
-    tags, avail = build_tags(customers, transactions, interactions, as_of, cfg, **tag_kw)
+    with step("personas", "tags", rows=len(customers)):
+        tags, avail = build_tags(customers, transactions, interactions, as_of, cfg, **tag_kw)
     bool_avail = {f: s.available for f, s in avail.items()}
     scores = tag_scores(tags, cfg.tag_weights, bool_avail)
-    result = cluster_personas(customers, transactions, cfg, as_of=as_of, **kwargs)
+    with step("personas", "clusters", rows=len(customers)):
+        result = cluster_personas(customers, transactions, cfg, as_of=as_of, **kwargs)
     naming = name_keys(result, tags)
     spine = attach(customers, tags, scores, result)
     note = omitted_note(avail)

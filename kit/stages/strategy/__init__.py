@@ -70,6 +70,7 @@ from typing import Any
 
 import pandas as pd
 
+from kit.core.progress import step
 from kit.core.notes import Note
 from kit.core.periods import period_start as _period_start
 from kit.stages.strategy.activation import (
@@ -176,11 +177,13 @@ def run_strategy(
     grace_days = cfg.strategy.activation_grace_days if grace_days is None else grace_days
     contact_types = cfg.strategy.contact_types if contact_types is None else contact_types
     start = _period_start(as_of, cfg.period)
-    assigned = assign(customers, interactions, as_of, cfg, period_start=start, contact_types=contact_types)
-    spine = customers.drop(columns=[c for c in ASSIGN_COLUMNS if c in customers.columns])
-    spine = spine.join(assigned)
-    schedule = activation_schedule(spine, interactions, start, as_of, cfg, grace_days=grace_days)
-    plan = follow_up_plan(spine, as_of, cfg.period, activation=schedule)
+    with step("strategy", "plays, owners, follow-ups and priority", rows=len(customers)):
+        assigned = assign(customers, interactions, as_of, cfg, period_start=start, contact_types=contact_types)
+        spine = customers.drop(columns=[c for c in ASSIGN_COLUMNS if c in customers.columns])
+        spine = spine.join(assigned)
+    with step("strategy", "activation touchpoints and the coming period's plan", rows=len(spine)):
+        schedule = activation_schedule(spine, interactions, start, as_of, cfg, grace_days=grace_days)
+        plan = follow_up_plan(spine, as_of, cfg.period, activation=schedule)
     nstart, nend = next_period(as_of, cfg.period)
     activation_notes = [] if len(schedule) else [Note("strategy.note_no_new_customers", {}, "omitted", SECTION)]
     return StrategyRun(
