@@ -206,7 +206,8 @@ def _build_in(
     for lang in languages:  # one file to e-mail per language: report.html, report.en.html
         nav = _nav(notebooks, lang, languages)
         build_single_file(build, [(href, title) for title, href in nav], title=f"{cfg.client_label(lang)} · {label}",
-                          lang=lang, name=page_name("report.html", lang, languages))
+                          lang=lang, name=page_name("report.html", lang, languages),
+                          switch=language_links("report.html", lang, languages))
     _swap_in(build, final)
     landing = after_run(final, cfg, run_meta)  # the period in the client's history and landing page
     progress(f"  report: {final / index.name}" + "".join(

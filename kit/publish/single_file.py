@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kit.present.messages import text
-from kit.publish.html import embed_font
+from kit.publish.html import embed_font, nav_html
 from kit.publish.writer import inside
 
 SINGLE_FILE = "report.html"
@@ -55,11 +55,12 @@ def _parts(page_html: str) -> tuple[str, list[str], list[str], str]:
 
 
 def build_single_file(run_dir: Path, sections: Sequence[tuple[str, str]], *, title: str, lang: str,
-                      name: str = SINGLE_FILE) -> Path:
+                      name: str = SINGLE_FILE, switch: Sequence[tuple[str, str, str]] = ()) -> Path:
     """Write ``report.html`` in ``run_dir`` from its pages.
 
     ``sections`` are (page file, title) pairs in reading order, the summary first; pages that
-    do not exist are left out.
+    do not exist are left out. ``switch``: links to the file in the run's other languages
+    (:func:`kit.publish.html.language_links`), shown above the contents.
     """
     run_dir = Path(run_dir)
     present = [(p, t) for p, t in sections if (run_dir / p).exists()]
@@ -81,7 +82,8 @@ def build_single_file(run_dir: Path, sections: Sequence[tuple[str, str]], *, tit
     page = (
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n{style}\n<style type=\"text/css\">{extra}</style>\n</head>\n<body>\n"
-        f'<nav class="kit-single-toc"><h1>{html.escape(title)}</h1><p>{html.escape(text("pages.single_file_note", lang))}</p>'
+        f'<nav class="kit-single-toc"><div class="kit-nav">{nav_html([], switch=switch)}</div>'
+        f'<h1>{html.escape(title)}</h1><p>{html.escape(text("pages.single_file_note", lang))}</p>'
         f"<h2>{html.escape(text('pages.contents', lang))}</h2><ol>{toc}</ol></nav>\n"
         + "\n".join(bodies) + f"\n{footer}\n" + "\n".join(scripts) + "\n</body>\n</html>\n"
     )
