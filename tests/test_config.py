@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from kit.core import paths
-from kit.core.config import ConfigError, KitConfig, load_config, parse_config
+from kit.core.config import INPUT_TABLES, ConfigError, KitConfig, load_config, parse_config
 
 MINIMAL = {"client": "acme", "inputs": {"transactions": {"path": "orders.csv"}}}
 
@@ -215,7 +215,7 @@ def test_bundled_configs_find_their_inputs_from_any_folder(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     for cfg_path in (paths.CONFIGS_DIR / "demo.yml", ROOT_SMALL, ROOT_SMALL.parent / "hostile" / "hostile.yml"):
         cfg = load_config(cfg_path)
-        for table in ("transactions", "customers", "interactions"):
+        for table in INPUT_TABLES:
             assert Path(getattr(cfg.inputs, table).path).is_file(), (cfg_path, table)
 
 

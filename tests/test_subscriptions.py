@@ -439,3 +439,13 @@ def test_without_contracts_the_health_section_is_left_out():
     r = subs.health_scores(spine(["c1", "c2", "c3"]), interactions=THREE, as_of=AS_OF)
     assert r.scores["health_score"].isna().all() and r.scores["health_band"].isna().all()
     assert r.notes == [Note("subscriptions.health_no_contracts", {"total": 3}, "omitted", "02_layering")]
+
+
+def test_with_columns_keeps_the_spines_notes():
+    """A plain join drops DataFrame.attrs, where the layering notes travel (02 lost them)."""
+    s = spine(["c1", "c2"])
+    s.attrs = {"notes": [{"code": "layering.x"}]}
+    extra = pd.DataFrame({"health_score": [1.0, 2.0]}, index=s.index)
+    out = subs.with_columns(s, extra)
+    assert out.attrs == s.attrs and out["health_score"].tolist() == [1.0, 2.0]
+    assert subs.with_columns(out, extra * 2)["health_score"].tolist() == [2.0, 4.0]  # replaced, not doubled

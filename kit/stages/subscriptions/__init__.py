@@ -27,7 +27,13 @@ rules and documented choices are in each module's docstring (:mod:`.health`,
 """
 from __future__ import annotations
 
-from kit.stages.subscriptions.common import CONTRACT_COLUMNS, contract_customers, open_contracts, renewed_mask
+from kit.stages.subscriptions.common import (
+    CONTRACT_COLUMNS,
+    contract_customers,
+    open_contracts,
+    renewed_mask,
+    with_columns,
+)
 from kit.stages.subscriptions.demand import BASES, DEMAND_COLUMNS, TAGS, demand_tags, keyword_matches, usage_trend
 from kit.stages.subscriptions.health import (
     BANDS,
@@ -57,5 +63,5 @@ __all__ = [
     "PIPELINE_COLUMNS", "TAGS", "HealthResult", "RenewalHeadline", "band_counts", "component_values",
     "contract_customers", "demand_tags", "health_bands", "health_risk", "health_scores", "keyword_matches", "open_contracts",
     "renewal_actions", "renewal_columns", "renewal_headline", "renewal_pipeline", "renewed_mask", "scale",
-    "usage_trend", "window_of",
+    "usage_trend", "window_of", "with_columns",
 ]

@@ -149,3 +149,11 @@ def contract_customers(subscriptions: pd.DataFrame | None, master: pd.DataFrame 
     if m is not None and has_values(m, "contract_end_date"):
         return str_index(m.index[m["contract_end_date"].notna().to_numpy()]), "master"
     return None, "none"
+
+
+def with_columns(spine: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """``spine`` with the columns of ``extra`` (same index; columns it already had replaced),
+    keeping ``spine.attrs`` (the layering notes travel there; a plain join drops them)."""
+    out = spine.drop(columns=[c for c in extra.columns if c in spine.columns]).join(extra)
+    out.attrs = dict(spine.attrs)
+    return out
