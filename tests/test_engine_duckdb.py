@@ -219,3 +219,102 @@ def test_clean_all_dispatches_to_duckdb_with_the_same_books():
     assert a.quality["reconciliation"] == b.quality["reconciliation"]
     assert a.quality["mapping"] == b.quality["mapping"]
     assert sorted(a.quarantine["source_row"]) == sorted(b.quarantine["source_row"])
+
+
+# --------------------------------------------------------------------------------------
+# Out of core: the clean rows written by DuckDB, the connection's memory limit and spill folder
+# --------------------------------------------------------------------------------------
+
+
+def test_clean_rows_go_from_duckdb_to_parquet_as_the_pandas_path_cleans_them(tmp_path):
+    """clean_path: DuckDB writes the clean table itself (typed, source order); only an empty
+    frame with the clean table's columns and dtypes comes back."""
+    cfg = load_config(paths.DEFAULT_CONFIG)
+    theirs = pandas_cleaning(cfg.inputs.transactions, cfg.cleaning, AS_OF)
+    out = tmp_path / "clean.parquet"
+    ours = clean_transactions_duckdb(cfg.inputs.transactions, cfg.cleaning, AS_OF, clean_path=out)
+    assert ours.stats["clean_file"] == str(out) and len(ours.clean) == 0
+    assert list(ours.clean.columns) == list(theirs.clean.columns)
+    assert ours.clean.dtypes.astype(str).tolist() == theirs.clean.dtypes.astype(str).tolist()
+    pd.testing.assert_frame_equal(pd.read_parquet(out), theirs.clean, check_exact=False, rtol=1e-12)
+    assert ours.reconciliation == theirs.reconciliation
+    pd.testing.assert_frame_equal(ours.quarantine, theirs.quarantine, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_clean_all_writes_the_clean_file_and_keeps_no_table(engine, tmp_path):
+    """engines.clean_all(clean_path=...): the same file, quality report and page figures
+    (monthly, the purchase amounts) from either engine; no table left in memory."""
+    cfg = load_config("tests/fixtures/small.yml")
+    as_of = pd.Timestamp("2026-09-30")
+    whole = engines.clean_all(cfg, as_of)  # the frame, as before
+    cfg.engine.name = engine
+    run = tmp_path / "run"
+    result = engines.clean_all(cfg, as_of, clean_path=run / "artifacts" / "transactions_clean.parquet", run_dir=run)
+    assert result.transactions is None
+    written = pd.read_parquet(run / "artifacts" / "transactions_clean.parquet")
+    pd.testing.assert_frame_equal(written.reset_index(drop=True), whole.transactions.reset_index(drop=True))
+    for key in whole.quality:
+        if key not in ("engine", "coverage"):
+            assert result.quality[key] == whole.quality[key], key
+    cov, ref = result.quality["coverage"], whole.quality["coverage"]
+    assert cov.keys() == ref.keys()
+    assert cov["orders_without_master"]["amount"] == pytest.approx(ref["orders_without_master"]["amount"], rel=1e-12)
+    for key in ref:
+        if key != "orders_without_master":
+            assert cov[key] == ref[key], key
+    assert {k: v for k, v in cov["orders_without_master"].items() if k != "amount"} == \
+        {k: v for k, v in ref["orders_without_master"].items() if k != "amount"}
+    pd.testing.assert_frame_equal(engines.monthly(run / "artifacts" / "transactions_clean.parquet"),
+                                  clean_stage.monthly(whole.transactions), check_exact=False, rtol=1e-12)
+    amounts = engines.purchase_amounts(run / "artifacts" / "transactions_clean.parquet")["amount"].to_numpy()
+    tx = whole.transactions
+    np.testing.assert_array_equal(amounts, tx.loc[purchase_mask(tx).to_numpy(), "amount"].to_numpy())
+    assert not (run / "work").exists()  # the spill folder is removed when DuckDB left nothing in it
+
+
+def test_connect_takes_the_memory_limit_and_spill_folder_from_the_config(tmp_path):
+    from kit.core.config import ConfigError, parse_config
+    from kit.engines.duckdb_source import connect, spill_folder
+
+    def settings(con):
+        return con.sql("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchall()[0]
+
+    base = {"client": "t", "inputs": {"transactions": {"path": "x.csv"}}}
+    cfg = parse_config({**base, "engine": {"memory_limit": "512MB"}})
+    limit, folder = settings(connect(cfg.engine, run_dir=tmp_path))
+    assert limit == "488.2 MiB" and folder == str(tmp_path / "work" / "duckdb_tmp")
+    assert settings(connect(cfg.engine, run_dir=tmp_path, memory_limit="1GB"))[0] == "953.6 MiB"  # the argument wins
+    rel = parse_config({**base, "engine": {"temp_directory": "spill"}})
+    assert spill_folder(rel.engine, tmp_path) == tmp_path / "spill"  # relative: from the run folder
+    assert spill_folder(None, None) is None and settings(connect())[1] == ".tmp"  # DuckDB's own default
+    for bad in ("4", "lots", "0GB", "120%"):
+        with pytest.raises(ConfigError, match="memory_limit"):
+            parse_config({**base, "engine": {"memory_limit": bad}})
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ConfigError, match="temp_directory"):
+        parse_config({**base, "engine": {"temp_directory": str(afile)}})
+    with pytest.raises(ValueError, match="not a folder"):
+        spill_folder(None, tmp_path, "afile")
+
+
+def test_cleaning_spills_instead_of_failing_under_a_small_memory_limit(tmp_path):
+    """A memory limit well below what the cleaning of this file holds: DuckDB spills to the
+    run's folder and the result is the one without a limit."""
+    from kit.engines.duckdb_source import connect
+
+    tx = simulate_bgnbd(60_000, seed=3)
+    tx.insert(1, "order_id", [f"O{i}" for i in range(len(tx))])
+    pq = tmp_path / "orders.parquet"
+    tx.to_parquet(pq, index=False)
+    spec = InputTable(path=str(pq))
+    free = clean_transactions_duckdb(spec, Cleaning(), "2025-06-30", clean_path=tmp_path / "free.parquet")
+    nowhere = connect(memory_limit="40MB", threads=1)
+    nowhere.execute("SET temp_directory = ''")  # no spill folder: the limit binds, DuckDB fails
+    with pytest.raises(duckdb.OutOfMemoryException):
+        clean_transactions_duckdb(spec, Cleaning(), "2025-06-30", con=nowhere, clean_path=tmp_path / "no.parquet")
+    con = connect(memory_limit="40MB", threads=1, temp_directory=tmp_path / "spill")
+    tight = clean_transactions_duckdb(spec, Cleaning(), "2025-06-30", con=con, clean_path=tmp_path / "tight.parquet")
+    assert tight.reconciliation == free.reconciliation
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "tight.parquet"), pd.read_parquet(tmp_path / "free.parquet"))

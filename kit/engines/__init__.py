@@ -2,10 +2,21 @@
 
 The engines import the stages, never the reverse: :func:`clean_all` is
 :func:`kit.stages.clean.clean_all` with the transactions cleaned by the configured engine
-(:mod:`kit.engines.dispatch`). The SQL both engines run is written once
+(:mod:`kit.engines.dispatch`); with ``clean_path`` the clean transactions go to that Parquet
+file (written by DuckDB itself when DuckDB cleans) and :func:`monthly` /
+:func:`purchase_amounts` read what the cleaning page shows from it. Every DuckDB connection
+comes from :func:`kit.engines.duckdb_source.connect` (``engine.memory_limit``, the spill
+folder). The SQL both engines run is written once
 (:mod:`kit.engines.summary_sql`, :mod:`kit.engines.dialect`); pyspark is optional and
 imported only by :mod:`kit.engines.spark_engine`'s functions.
 """
-from kit.engines.dispatch import ENGINES, choose_engine, clean_all, clean_transactions_by_engine
+from kit.engines.dispatch import (
+    ENGINES,
+    choose_engine,
+    clean_all,
+    clean_transactions_by_engine,
+    monthly,
+    purchase_amounts,
+)
 
-__all__ = ["ENGINES", "choose_engine", "clean_all", "clean_transactions_by_engine"]
+__all__ = ["ENGINES", "choose_engine", "clean_all", "clean_transactions_by_engine", "monthly", "purchase_amounts"]

@@ -9,11 +9,16 @@ imports an engine: the engines import the stages).
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Iterable
+
+import pandas as pd
 
 from kit.core import paths
 from kit.core.config import KitConfig
+from kit.engines import duckdb_books
 from kit.engines.duckdb_clean import clean_transactions_duckdb
+from kit.engines.duckdb_source import connect, release_spill_folder
 from kit.io import read_table
 from kit.stages import clean as clean_stage
 from kit.stages.clean import CleanResult, TableResult
@@ -44,6 +49,7 @@ def choose_engine(cfg: KitConfig) -> str:
 
 def clean_transactions_by_engine(
     cfg: KitConfig, as_of, test_customer_ids: Iterable[str] = (), *, con=None,
+    clean_path: str | Path | None = None, run_dir: str | Path | None = None,
 ) -> tuple[TableResult, dict[str, Any]]:
     """The configured transactions cleaned by the engine :func:`choose_engine` picks.
 
@@ -52,6 +58,11 @@ def clean_transactions_by_engine(
     data is summarised by :mod:`kit.engines.spark_engine`, for a local file) uses
     :func:`kit.engines.duckdb_clean.clean_transactions_duckdb`, except for what only the
     pandas reader reads (Excel, ``delimiter: whitespace``). Both give the same result.
+
+    ``con``: a DuckDB connection (default: :func:`connect` with ``cfg.engine``'s memory limit
+    and spill folder, ``run_dir`` the run folder). ``clean_path``: the DuckDB engine writes
+    the clean rows to this Parquet file itself and returns an empty clean frame
+    (``stats["clean_file"]``); the pandas path ignores it.
 
     Returns
     -------
@@ -65,7 +76,8 @@ def clean_transactions_by_engine(
     if engine != "pandas":
         try:
             result = clean_transactions_duckdb(spec, cfg.cleaning, as_of, test_customer_ids=test_customer_ids,
-                                               con=con)
+                                               con=con if con is not None else connect(cfg.engine, run_dir=run_dir),
+                                               clean_path=clean_path)
         except NotImplementedError:  # Excel, or a whitespace delimiter: only the pandas reader's
             pass
         else:
@@ -79,7 +91,60 @@ def clean_transactions_by_engine(
     return result, {**source, "engine": "pandas"}
 
 
-def clean_all(cfg: KitConfig, as_of) -> CleanResult:
+def clean_all(cfg: KitConfig, as_of, *, clean_path: str | Path | None = None,
+              run_dir: str | Path | None = None) -> CleanResult:
     """:func:`kit.stages.clean.clean_all` with the transactions cleaned by the configured
-    engine (:func:`clean_transactions_by_engine`); the same results either way."""
-    return clean_stage.clean_all(cfg, as_of, clean_tx=functools.partial(clean_transactions_by_engine, cfg, as_of))
+    engine (:func:`clean_transactions_by_engine`); the same results either way.
+
+    ``clean_path`` (the run's ``transactions_clean.parquet``): the clean transactions are
+    written there -- by DuckDB itself (``COPY``, never through pandas) when DuckDB cleans,
+    else from the pandas frame -- and ``CleanResult.transactions`` is None: read the file,
+    or :func:`monthly` / :func:`purchase_amounts` of it, for what a page shows. The quality
+    report's ``coverage`` is then computed over the file. ``run_dir``: the run folder
+    (DuckDB spills to ``<run_dir>/work/duckdb_tmp`` unless ``engine.temp_directory`` says
+    otherwise).
+    """
+    con = connect(cfg.engine, run_dir=run_dir) if choose_engine(cfg) != "pandas" else None
+    try:
+        clean_tx = functools.partial(clean_transactions_by_engine, cfg, as_of, con=con, clean_path=clean_path,
+                                     run_dir=run_dir)
+        result = clean_stage.clean_all(cfg, as_of, clean_tx=clean_tx)
+        if clean_path is None:
+            return result
+        if result.quality["engine"] == "duckdb":
+            cover = functools.partial(clean_stage.coverage, master=result.customers,
+                                      interactions=result.interactions, subscriptions=result.subscriptions,
+                                      usage=result.usage)
+            result.quality["coverage"] = duckdb_books.coverage(con, clean_path, cover, result.customers)
+        else:
+            Path(clean_path).parent.mkdir(parents=True, exist_ok=True)
+            result.transactions.to_parquet(clean_path)
+        result.transactions = None
+        return result
+    finally:
+        if con is not None:
+            con.close()
+            release_spill_folder(cfg.engine, run_dir)
+
+
+def monthly(path: str | Path, cfg: KitConfig | None = None, *, run_dir: str | Path | None = None) -> pd.DataFrame:
+    """:func:`kit.stages.clean.monthly` of a clean transactions Parquet file (DuckDB over the
+    file: purchases per calendar month, ``orders`` and ``revenue``)."""
+    con = connect(cfg.engine if cfg else None, run_dir=run_dir)
+    try:
+        return duckdb_books.monthly(con, path)
+    finally:
+        con.close()
+        release_spill_folder(cfg.engine if cfg else None, run_dir)
+
+
+def purchase_amounts(path: str | Path, cfg: KitConfig | None = None, *,
+                     run_dir: str | Path | None = None) -> pd.DataFrame:
+    """The purchase amounts of a clean transactions Parquet file (column ``amount``), what
+    :func:`kit.present.plots.clean.plot_amount_distribution` draws."""
+    con = connect(cfg.engine if cfg else None, run_dir=run_dir)
+    try:
+        return duckdb_books.purchase_amounts(con, path)
+    finally:
+        con.close()
+        release_spill_folder(cfg.engine if cfg else None, run_dir)

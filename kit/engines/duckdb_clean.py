@@ -1,21 +1,33 @@
 """DuckDB engine, cleaning: the transaction cleaning cascade as SQL over the file.
 
 The rows never enter pandas: reading, duplicate detection, the rule cascade, refund
-netting, outlier thresholds and the books are SQL. The cascade -- the ordered rules, their
-reason codes and switches, the refund modes -- is :mod:`kit.stages.cascade`, the same
-definition the pandas stage (:func:`kit.stages.clean.clean_transactions`) runs; here each
-rule's row condition is written in SQL (:data:`CONDITIONS_SQL`). Values are parsed by
-kit.io's own parsers (:mod:`kit.engines.duckdb_values`); the outlier flags and the books
-are the pandas stage's own functions applied to the clean table.
+netting, the outlier threshold and the books are SQL, and DuckDB writes the clean rows to
+Parquet itself (``COPY ... TO``). The cascade -- the ordered rules, their reason codes and
+switches, the refund modes -- is :mod:`kit.stages.cascade`, the same definition the pandas
+stage (:func:`kit.stages.clean.clean_transactions`) runs; here each rule's row condition is
+written in SQL (:data:`CONDITIONS_SQL`). Values are parsed by kit.io's own parsers
+(:mod:`kit.engines.duckdb_values`); the stage's whole-table functions (outlier threshold,
+books, unique order lines) have their SQL forms in :mod:`kit.engines.duckdb_books`, tested
+equal. Only the quarantined and merged rows come back to pandas, for their details.
+
+Tables between the steps: ``tx_parsed`` (every row typed) and ``tx_out`` (every row's
+reason and net amount) are the two wide ones; the steps between are views over
+``tx_parsed`` joined to small tables of the exceptions (the rows that copy an earlier row,
+the rows of conflicting order ids, the refunded orders), so DuckDB writes -- and, beyond its
+memory limit, spills -- as little as it can.
 """
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
-from kit.engines.dialect import DUCKDB
+from kit.engines import duckdb_books
+from kit.engines.dialect import DUCKDB, sql_str
 from kit.engines.duckdb_source import Source, connect, open_transactions, source_info
 from kit.engines.duckdb_values import Parsed, register_map
 from kit.stages.cascade import (
@@ -34,11 +46,10 @@ from kit.stages.clean import (
     QUARANTINE_COLUMNS,
     TEXT_COLUMNS_TX,
     TableResult,
-    flag_outliers,
     order_details,
-    reconcile,
 )
-from kit.stages.clean.orders import CENTS_SQL, check_unique_lines, line_columns, to_cents
+from kit.stages.clean.orders import CENTS_SQL, line_columns, to_cents
+from kit.stages.features import purchase_sql
 
 _ident = DUCKDB.ident
 
@@ -66,6 +77,7 @@ def clean_transactions_duckdb(
     test_customer_ids=(),
     con: duckdb.DuckDBPyConnection | None = None,
     table: str = "transactions",
+    clean_path: str | Path | None = None,
 ):
     """:func:`kit.stages.clean.clean_transactions` as DuckDB SQL over the configured file.
 
@@ -77,64 +89,95 @@ def clean_transactions_duckdb(
     was read, as :meth:`kit.io.RawTable.info`, and the header mapping) for the quality report.
 
     Reading, duplicate detection, the rule cascade, refund netting, the outlier threshold
-    and the books run in DuckDB; pandas receives only the distinct odd values to parse
-    (kit.io's parsers), the clean table, and the quarantined and merged rows.
+    and the books run in DuckDB, and DuckDB writes the clean rows to Parquet itself
+    (``COPY ... TO``, typed columns, source order); pandas receives only the distinct odd
+    values to parse (kit.io's parsers) and the quarantined and merged rows.
+
+    ``clean_path`` None: the clean rows come back as ``TableResult.clean`` (read from a
+    temporary Parquet file, the pandas stage's dtypes). ``clean_path`` given: they stay in
+    that Parquet file, ``TableResult.clean`` is an empty frame with the clean table's columns
+    and dtypes, and ``stats["clean_file"]`` names the file.
     """
     con = con if con is not None else connect()
     as_of = pd.Timestamp(as_of).normalize()
     src = open_transactions(con, spec, table)
     try:
-        return _clean_sql(con, src, cleaning, as_of, set(test_customer_ids), table)
+        return _clean_sql(con, src, cleaning, as_of, set(test_customer_ids), table, clean_path)
     finally:
         if src.temp is not None:
             src.temp.unlink(missing_ok=True)
         _drop_temp(con)
 
 
-def _drop_temp(con) -> None:
-    """Drop the temporary tables and views of a cleaning run (their memory goes back)."""
+def _drop_temp(con, names=None) -> None:
+    """Drop temporary tables and views (``names``, else every one of the connection): their
+    memory, or their spilled pages, go back at once."""
     rows = con.sql("SELECT table_name, table_type FROM information_schema.tables "
                    "WHERE table_catalog = 'temp'").fetchall()
     for name, kind in rows:
-        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{_ident(name)}")
+        if names is None or name in names:
+            con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{_ident(name)}")
 
 
-def _clean_sql(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], table: str) -> TableResult:
+def _clean_sql(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], table: str,
+               clean_path: str | Path | None) -> TableResult:
     has_oid = "order_id" in src.mapping
     optional = [c for c in CANONICAL_OPTIONAL_TX if c in src.mapping]
     lines = line_columns(cleaning.order_line_columns, src.mapping)
     _typed_values(con, src, cleaning, optional)
+    margin_scale = _margin_scale(con, optional)
     _triage(con, src, cleaning, as_of, test_ids, lines)
     stats_ref = _refunds(con, cleaning, has_oid)
-    clean, invalid, outliers = _clean_table(con, cleaning, optional, has_oid)
-    quarantine, merged = _quarantine_and_merged(con, src, table, as_of, cleaning)
-    allrows = con.sql("SELECT source_row, coalesce(signed, 0.0) AS s FROM tx_out ORDER BY source_row").df()
-    books = reconcile(table, allrows["source_row"].to_numpy("int64"), clean, quarantine, merged,
-                      source_amounts=allrows["s"].to_numpy("float64"))
+    books = duckdb_books.books(con, table, src.view)
+    purchases = f"SELECT net_amount AS v FROM tx_out WHERE reason IS NULL AND {purchase_sql('net_amount', 'is_return')}"
+    outliers = duckdb_books.outlier_rule(con, purchases, cleaning)
+    clean_sql, invalid = _clean_select(con, optional, has_oid, outliers["threshold"], margin_scale)
     if cleaning.duplicates == "quarantine":
-        check_unique_lines(table, clean, lines)
-    stats = {"refunds": stats_ref, "outliers": {k: v for k, v in outliers.items() if k != "mask"},
-             "invalid_values": invalid, "order_id_synthesized": not has_oid,
-             "unparseable_amount_counts_zero": True, "implausible_amount_counts_zero": True,
-             "engine": "duckdb", "source": source_info(src)}
+        duckdb_books.check_unique_lines(con, table, clean_sql, lines)
+    quarantine, merged = _quarantine_and_merged(con, src, table, as_of, cleaning)
+    stats = {"refunds": stats_ref, "outliers": outliers, "invalid_values": invalid,
+             "order_id_synthesized": not has_oid, "unparseable_amount_counts_zero": True,
+             "implausible_amount_counts_zero": True, "engine": "duckdb", "source": source_info(src)}
+    if clean_path is None:
+        clean = _clean_frame(con, clean_sql, optional)
+    else:
+        write_parquet(con, f"{clean_sql} ORDER BY source_row", clean_path)
+        clean = _clean_dtypes(con.sql(f"{clean_sql} LIMIT 0").df(), optional, TEXT_COLUMNS_TX)
+        stats["clean_file"] = str(clean_path)
     return TableResult(table, clean, quarantine, merged, books, stats)
 
 
+def write_parquet(con, sql: str, path: str | Path) -> Path:
+    """The rows of ``sql`` written by DuckDB to the Parquet file ``path`` (zstd; DuckDB
+    streams them, spilling a sort to disk when it must)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ({sql}) TO '{sql_str(str(path))}' (FORMAT parquet, COMPRESSION zstd)")
+    return path
+
+
+def _clean_frame(con, clean_sql: str, optional: list[str]) -> pd.DataFrame:
+    """The clean rows in pandas, read from the Parquet file DuckDB writes (one code path
+    for both results)."""
+    with tempfile.TemporaryDirectory(prefix="kit-clean-") as folder:
+        path = write_parquet(con, f"{clean_sql} ORDER BY source_row", Path(folder) / "clean.parquet")
+        frame = pq.read_table(path).to_pandas()
+    return _clean_dtypes(frame, optional, TEXT_COLUMNS_TX)
+
+
 def _typed_values(con, src: Source, cleaning, optional: list[str]) -> None:
-    """``tx_parsed``: every row's typed values (and the raw text the details quote)."""
+    """``tx_parsed``: every row's typed values (the raw text the details quote is read
+    from the source view again, for the quarantined rows only)."""
     p = Parsed(con, src)
     p.ids("customer_id", "cid")
     if "order_id" in src.mapping:
         p.ids("order_id", "oid")
     p.dates("order_date", "odate")
     p.numbers("amount", "amt")
-    p.keep_raw("order_date", "raw_date")
-    p.keep_raw("amount", "raw_amount")
     if "status" in src.mapping:
         cancel, refund = status_keys(cleaning.cancelled_statuses), status_keys(cleaning.refund_statuses)
         p.text("status", "st", {"cancelled": lambda t: t.str.lower().isin(cancel).fillna(False).astype(bool),
                                 "refund": lambda t: t.str.lower().isin(refund).fillna(False).astype(bool)})
-        p.keep_raw("status", "raw_status")
     for col in optional:
         if col == "status":
             continue
@@ -146,18 +189,20 @@ def _typed_values(con, src: Source, cleaning, optional: list[str]) -> None:
 
 
 def _triage(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str], lines: list[str]) -> None:
-    """``tx_tri``: the signed amount (NULL when implausible), its cents, refund flags and
-    ``reason0``, the reason the cascade of :func:`kit.stages.cascade.tx_rules` gives (first
-    rule that holds wins; the open-rows rule ``order_conflict`` from :func:`_conflicts`)."""
+    """``tx_tri`` (a view over ``tx_parsed``): the signed amount (NULL when implausible), its
+    cents, refund flags and ``reason0``, the reason the cascade of
+    :func:`kit.stages.cascade.tx_rules` gives (first rule that holds wins; the open-rows rule
+    ``order_conflict`` from :func:`_conflicts`). Only the rows that are copies (``tx_dup``)
+    and the rows of conflicting order ids (``tx_conf``) are stored apart: the views join those
+    small tables, so no wide table is written between parsing and ``tx_out``."""
     rules = tx_rules(cleaning, src.mapping)
-    ids = con.sql("SELECT DISTINCT cid FROM tx_parsed WHERE cid IS NOT NULL").to_arrow_table().column("cid").to_pylist()
-    tests = sorted(test_account_ids(ids, cleaning.test_account_pattern, test_ids))
+    tests = sorted(_test_accounts(con, cleaning.test_account_pattern, test_ids))
     register_map(con, "tx_test_ids", pd.DataFrame({"cid": pd.Series(tests, dtype=object)}))
     status_refund = "p.st_refund" if "status" in src.mapping else "false"
     cancelled = "p.st_cancelled" if "status" in src.mapping else "false"
     implausible = f"(p.amt_ok AND NOT coalesce(abs(p.amt) <= {float(cleaning.max_amount)!r}, false))"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE tx_sig AS
+        CREATE OR REPLACE TEMP VIEW tx_sig AS
         WITH t AS (
             SELECT p.*, x.cid IS NOT NULL AS is_test, {status_refund} AS refund_status, {cancelled} AS is_cancelled,
                    {implausible} AS implausible,
@@ -171,14 +216,15 @@ def _triage(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str],
     row_rules = [r for r in rules if not r.open_rows]
     cases = " ".join(f"WHEN {conditions[r.condition]} THEN '{r.code}'" for r in row_rules)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE tx_pre AS
-        SELECT s.*, d.first_row, d.exact_first, CASE {cases} END AS reason_a,
-               coalesce(s.signed < 0, false) OR s.refund_status AS is_refund
-        FROM tx_sig AS s JOIN tx_dup AS d USING (source_row)
+        CREATE OR REPLACE TEMP VIEW tx_pre AS
+        WITH s AS (SELECT s.*, coalesce(d.first_row, s.source_row) AS first_row,
+                          coalesce(d.exact_first, s.source_row) AS exact_first
+                   FROM tx_sig AS s LEFT JOIN tx_dup AS d USING (source_row))
+        SELECT *, CASE {cases} END AS reason_a, coalesce(signed < 0, false) OR refund_status AS is_refund FROM s
     """)
     _conflicts(con, cleaning, lines, any(r.code == "order_conflict" for r in rules))
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE tx_tri AS
+        CREATE OR REPLACE TEMP VIEW tx_tri AS
         SELECT t.*, CASE WHEN t.reason_a IS NOT NULL THEN t.reason_a
                          WHEN c.hit THEN 'order_conflict' END AS reason0,
                c.conflict_rows, c.conflict_kept
@@ -186,38 +232,61 @@ def _triage(con, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str],
     """)
 
 
+def _first_copies(rows_sql: str, key: str, out: str) -> str:
+    """SQL of ``source_row, <out>``: each row of ``rows_sql`` whose ``key`` (SQL expressions)
+    an earlier row shares, with the first such row. A 64-bit hash of the key finds the
+    candidates in one aggregation; the exact comparison (a window over the key) runs over
+    those only, so hash collisions cost time, never a wrong answer."""
+    return f"""(WITH r AS ({rows_sql}),
+        h AS (SELECT hash({key}) AS h FROM r GROUP BY 1 HAVING count(*) > 1),
+        c AS (SELECT source_row, min(source_row) OVER (PARTITION BY {key}) AS {out}
+              FROM r WHERE hash({key}) IN (SELECT h FROM h))
+        SELECT source_row, {out} FROM c WHERE {out} <> source_row)"""
+
+
+def _test_accounts(con, pattern: str, listed: set[str], batch: int = 1_000_000) -> set[str]:
+    """:func:`kit.stages.cascade.test_account_ids` of the distinct customer ids, read in
+    batches: Python's ``re`` decides (as in the pandas path), and only the matches are kept."""
+    if not pattern:
+        return set(listed)
+    found: set[str] = set()
+    reader = con.sql("SELECT DISTINCT cid FROM tx_parsed WHERE cid IS NOT NULL").to_arrow_reader(batch)
+    for part in reader:
+        found |= test_account_ids(part.column(0).to_pylist(), pattern, listed)
+    return found | set(listed)
+
+
 def _duplicates(con, src: Source, active: bool, lines: list[str]) -> None:
-    """``tx_dup``: each row's first exact copy and its first copy after normalising
-    (:func:`kit.stages.clean.orders.order_duplicates`); ``source_row`` itself when the
-    duplicate rule is off."""
+    """``tx_dup``: the rows that copy an earlier one, with their first exact copy
+    ``exact_first`` and their first copy after normalising ``first_row``
+    (:func:`kit.stages.clean.orders.order_duplicates`); every other row is its own first
+    copy (``source_row``). Empty when the duplicate rule is off."""
     if not active:
-        con.execute("CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, source_row AS first_row, "
-                    f"source_row AS exact_first FROM {src.view}")
+        con.execute("CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT CAST(NULL AS BIGINT) AS source_row, "
+                    "CAST(NULL AS BIGINT) AS first_row, CAST(NULL AS BIGINT) AS exact_first WHERE false")
         return
     src_cols = ", ".join(_ident(c) for c in src.columns)
+    exact = _first_copies(f"SELECT * FROM {src.view}", src_cols, "exact_first")
     if "order_id" not in src.mapping:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, min(source_row) OVER "
-                    f"(PARTITION BY {src_cols}) AS first_row, min(source_row) OVER (PARTITION BY {src_cols}) "
-                    f"AS exact_first FROM {src.view}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT source_row, exact_first AS first_row, "
+                    f"exact_first FROM {exact}")
         return
-    key = ", ".join(["s.oid", "s.cid", "CAST(s.odate AS DATE)", "s.cents", "s.is_cancelled",
-                     *[f"s.opt_{c}" for c in lines]])
+    key = ", ".join(["oid", "cid", "CAST(odate AS DATE)", "cents", "is_cancelled", *[f"opt_{c}" for c in lines]])
+    norm = _first_copies("SELECT * FROM tx_sig WHERE oid IS NOT NULL AND cid IS NOT NULL AND odate IS NOT NULL "
+                         "AND cents IS NOT NULL", key, "norm_first")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tx_dup AS
-        WITH x AS (SELECT source_row, min(source_row) OVER (PARTITION BY {src_cols}) AS exact_first FROM {src.view}),
-        e AS (SELECT s.source_row, x.exact_first,
-                     s.oid IS NOT NULL AND s.cid IS NOT NULL AND s.odate IS NOT NULL AND s.cents IS NOT NULL AS elig,
-                     min(s.source_row) OVER (PARTITION BY {key}) AS norm_first
-              FROM tx_sig AS s JOIN x USING (source_row))
-        SELECT source_row, exact_first, CASE WHEN elig THEN least(norm_first, exact_first) ELSE exact_first END AS first_row
-        FROM e
+        SELECT source_row, coalesce(x.exact_first, source_row) AS exact_first,
+               least(coalesce(n.norm_first, source_row), coalesce(x.exact_first, source_row)) AS first_row
+        FROM {exact} AS x FULL JOIN {norm} AS n USING (source_row)
     """)
 
 
 def _conflicts(con, cleaning, lines: list[str], active: bool) -> None:
     """``tx_conf``: the rows of ``order_conflict`` (``hit``) among the open rows that are not
     refunds, with the rows of their order id and those kept
-    (:func:`kit.stages.clean.orders.order_conflicts`)."""
+    (:func:`kit.stages.clean.orders.order_conflicts`). Only order ids with more than one
+    open row can conflict: the windows run over those."""
     if not active:
         con.execute("CREATE OR REPLACE TEMP TABLE tx_conf AS SELECT CAST(NULL AS BIGINT) AS source_row, "
                     "false AS hit, CAST(NULL AS BIGINT[]) AS conflict_rows, CAST(NULL AS BIGINT[]) AS conflict_kept "
@@ -235,9 +304,11 @@ def _conflicts(con, cleaning, lines: list[str], active: bool) -> None:
                f"OR cid <> first_value(cid) OVER (PARTITION BY oid ORDER BY {order})")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tx_conf AS
-        WITH e AS (SELECT source_row, oid, cid, CAST(odate AS DATE) AS day, cents
+        WITH e0 AS MATERIALIZED (
+                   SELECT source_row, oid, cid, CAST(odate AS DATE) AS day, cents
                           {''.join(f', opt_{c}' for c in lines)}
                    FROM tx_pre WHERE reason_a IS NULL AND NOT is_refund AND oid IS NOT NULL),
+        e AS (SELECT * FROM e0 WHERE oid IN (SELECT oid FROM e0 GROUP BY oid HAVING count(*) > 1)),
         c AS (SELECT *, dense_rank() OVER (ORDER BY cid, day, cents) AS content FROM e),
         w AS (SELECT *, min(content) OVER (PARTITION BY {line_part}) <> max(content) OVER (PARTITION BY {line_part})
                         OR min(cid) OVER (PARTITION BY oid) <> max(cid) OVER (PARTITION BY oid) AS bad FROM c),
@@ -278,7 +349,7 @@ def _refunds(con, cleaning, has_oid: bool) -> dict[str, Any]:
     is_return = "reason0 IS NULL AND is_refund" if REFUND_REASON[mode] is None else "false"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tx_out AS
-        SELECT t.*, {reason} AS reason, {factor} AS factor, {is_return} AS is_return, {extra}
+        SELECT {_kept_columns(con)}, {reason} AS reason, {factor} AS factor, {is_return} AS is_return, {extra}
         FROM tx_tri AS t {join}
     """)
     counts = dict(con.sql("SELECT reason, count(*) FROM tx_out WHERE reason IS NOT NULL GROUP BY reason").fetchall())
@@ -289,19 +360,34 @@ def _refunds(con, cleaning, has_oid: bool) -> dict[str, Any]:
         stats["kept"] = stats["rows"]
     if mode == "net" and has_oid:
         stats["fully_refunded_orders"] = int(con.sql("SELECT count(*) FROM tx_keys WHERE full_ref").fetchall()[0][0])
+    _drop_temp(con, {"tx_tri", "tx_pre", "tx_sig", "tx_parsed", "tx_keys", "tx_alloc", "tx_dup", "tx_conf"})
     return stats
 
 
+#: Columns of ``tx_tri`` that ``tx_out`` keeps (with the typed optional columns ``st``,
+#: ``opt_*`` and the ``_ok`` / ``_present`` flags of the numeric ones): what the clean table,
+#: the books, the statistics and the quarantine details read.
+_KEPT = ("source_row", "cid", "oid", "odate", "signed", "first_row", "exact_first", "conflict_rows", "conflict_kept")
+
+
+def _kept_columns(con) -> str:
+    cols = [r[0] for r in con.sql("SELECT * FROM tx_tri LIMIT 0").description]
+    keep = [c for c in cols if c in _KEPT or c == "st" or (c.startswith("opt_") and not c.endswith("_pct"))]
+    return ", ".join(f"t.{_ident(c)}" for c in keep)
+
+
 def _refund_keys(con, tol_c: int) -> None:
-    """``tx_keys``: per (customer, order id) with open purchases, the order's cents, its
-    refunds' cents, the net and whether it is refunded in full (net <= ``tol_c``) or in
-    part; ``tx_alloc``: a partly refunded order's net spread over its lines in whole cents
+    """``tx_keys``: per (customer, order id) with open purchases and open refunds (the orders
+    a refund can touch), the order's cents, its refunds' cents, the net and whether it is
+    refunded in full (net <= ``tol_c``) or in part; ``tx_alloc``: a partly refunded order's net spread over its lines in whole cents
     (:func:`kit.stages.clean.orders.allocate_cents`: largest remainder, ties to the earlier row)."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tx_keys AS
         WITH b AS (SELECT coalesce(cid, '') AS k, oid, coalesce(cents, 0) AS c, is_refund, reason0 IS NULL AS alive
                    FROM tx_tri WHERE oid IS NOT NULL),
-        buys AS (SELECT k, oid, sum(c) AS order_c FROM b WHERE alive AND NOT is_refund GROUP BY k, oid),
+        rk AS MATERIALIZED (SELECT DISTINCT k, oid FROM b WHERE alive AND is_refund),
+        buys AS (SELECT k, oid, sum(c) AS order_c FROM b SEMI JOIN rk USING (k, oid)
+                 WHERE alive AND NOT is_refund GROUP BY k, oid),
         refs AS (SELECT b.k, b.oid, sum(b.c) AS ref_c FROM b JOIN buys USING (k, oid)
                  WHERE b.alive AND b.is_refund GROUP BY b.k, b.oid)
         SELECT buys.k, buys.oid, order_c, ref_c, order_c + ref_c AS net_c,
@@ -336,34 +422,33 @@ def _margin_scale(con, optional: list[str]) -> float:
     return 0.01 if not any_pct and med is not None and med > 1.5 else 1.0
 
 
-def _clean_table(con, cleaning, optional: list[str], has_oid: bool):
-    """The clean rows (dtypes of the pandas stage, outliers flagged), the count of values
-    that did not parse per optional column, and the outlier rule's result."""
-    margin_scale = _margin_scale(con, optional)
+def _clean_select(con, optional: list[str], has_oid: bool, threshold: float | None,
+                  margin_scale: float) -> tuple[str, dict[str, int]]:
+    """The SELECT of the clean rows (the pandas stage's columns, typed: ``order_date`` a
+    nanosecond timestamp, outliers flagged above ``threshold``), and the count of values
+    that did not parse per optional numeric column."""
     sel = ["cid AS customer_id",
            "oid AS order_id" if has_oid else "'row-' || CAST(source_row AS VARCHAR) AS order_id",
-           "odate AS order_date", "net_amount AS amount"]
+           "CAST(odate AS TIMESTAMP_NS) AS order_date", "net_amount AS amount"]
     invalid_sql = []
     for col in optional:
         name = "st" if col == "status" else f"opt_{col}"
         if col in TEXT_COLUMNS_TX:
-            sel.append(f"{name} AS {col}")
+            sel.append(f"CAST({name} AS VARCHAR) AS {col}")
             continue
         value = f"{name} * {margin_scale!r}" if col == "margin" else name
         if col == "profit":
             value = f"{name} * factor"
-        sel.append(f"{value} AS {col}")
+        sel.append(f"CAST({value} AS DOUBLE) AS {col}")
         invalid_sql.append(f"count(*) FILTER (WHERE {name}_present AND NOT {name}_ok) AS {col}")
-    sel += ["is_return", "source_row"]
-    clean = con.sql(f"SELECT {', '.join(sel)} FROM tx_out WHERE reason IS NULL ORDER BY source_row").df()
+    purchase = purchase_sql("net_amount", "is_return")
+    flag = "false" if threshold is None else f"coalesce({purchase} AND net_amount > {threshold!r}, false)"
+    sel += ["is_return", f"{flag} AS is_outlier", "source_row"]
     invalid = {}
     if invalid_sql:
         row = con.sql(f"SELECT {', '.join(invalid_sql)} FROM tx_out WHERE reason IS NULL").fetchall()[0]
         invalid = {c: int(v) for c, v in zip([c for c in optional if c not in TEXT_COLUMNS_TX], row)}
-    clean = _clean_dtypes(clean, optional, TEXT_COLUMNS_TX)
-    outliers = flag_outliers(clean.assign(is_outlier=False), cleaning)
-    clean.insert(len(clean.columns) - 1, "is_outlier", outliers["mask"].to_numpy())
-    return clean, invalid, outliers
+    return f"SELECT {', '.join(sel)} FROM tx_out WHERE reason IS NULL", invalid
 
 
 def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp,
@@ -372,9 +457,10 @@ def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp,
     has_oid, has_status = "order_id" in src.mapping, "status" in src.mapping
     raw_cols = ", ".join(f"r.{_ident(h)}" for h in src.columns)
     q = con.sql(f"""SELECT o.source_row, o.reason, o.cid, {'o.oid' if has_oid else 'NULL'} AS oid, o.signed,
-                           o.first_row, o.exact_first, o.raw_date, o.raw_amount, o.odate, o.order_net,
+                           o.first_row, o.exact_first, r.{_ident(src.mapping["order_date"])} AS raw_date,
+                           r.{_ident(src.mapping["amount"])} AS raw_amount, o.odate, o.order_net,
                            o.conflict_rows, o.conflict_kept,
-                           {'o.raw_status' if has_status else 'NULL'} AS raw_status, {raw_cols}
+                           {f'r.{_ident(src.mapping["status"])}' if has_status else 'NULL'} AS raw_status, {raw_cols}
                     FROM tx_out AS o JOIN {src.view} AS r ON r.source_row = o.source_row
                     WHERE o.reason IS NOT NULL ORDER BY o.source_row""").df()
     qmask = (q["reason"] != MERGED_REASON).to_numpy()
@@ -395,16 +481,20 @@ def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp,
 
 def _clean_dtypes(clean: pd.DataFrame, optional: list[str], text_cols) -> pd.DataFrame:
     """The dtypes of the pandas stage's clean transactions."""
-    out = clean.copy()
-    for col in ("customer_id", "order_id"):
-        out[col] = out[col].astype("str")
-    out["order_date"] = pd.to_datetime(out["order_date"]).astype("datetime64[ns]")
-    out["amount"] = out["amount"].astype("float64")
-    for col in optional:
-        out[col] = out[col].astype("str") if col in text_cols else out[col].astype("float64")
-    out["is_return"] = out["is_return"].astype(bool)
-    out["source_row"] = out["source_row"].astype("int64")
-    return out.reset_index(drop=True)
+    out = {}
+    for col in clean.columns:
+        s = clean[col]
+        if col in ("customer_id", "order_id") or (col in optional and col in text_cols):
+            out[col] = s.astype("str")
+        elif col == "order_date":
+            out[col] = pd.to_datetime(s).astype("datetime64[ns]")
+        elif col in ("is_return", "is_outlier"):
+            out[col] = s.astype(bool)
+        elif col == "source_row":
+            out[col] = s.astype("int64")
+        else:
+            out[col] = s.astype("float64")
+    return pd.DataFrame(out, columns=clean.columns).reset_index(drop=True)
 
 
 def _originals_json(rows: pd.DataFrame, columns: list[str]) -> list[str]:

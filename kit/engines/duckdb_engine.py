@@ -6,7 +6,8 @@ For inputs too big for pandas on one laptop:
   cascade of :mod:`kit.stages.cascade` -- the one the pandas stage
   :func:`kit.stages.clean.clean_transactions` runs -- as SQL over the transactions file,
   CSV or Parquet, and gives the same clean table, quarantine, merged refunds and
-  reconciliation (tested equal on the bundled sample data and on generated files). Values
+  reconciliation (tested equal on the bundled sample data and on generated files); with
+  ``clean_path`` DuckDB writes the clean table to Parquet itself, out of core. Values
   are parsed by kit.io's own parsers, once per distinct value that is not plain
   (:mod:`kit.engines.duckdb_values`). DuckDB reads UTF-8 only: a GBK / GB18030 / UTF-16 file
   is first transcoded, streaming, to a temporary UTF-8 copy (:mod:`kit.engines.duckdb_source`).
@@ -19,7 +20,9 @@ For inputs too big for pandas on one laptop:
 * :func:`choose_engine` and :func:`clean_transactions_by_engine` (:mod:`kit.engines.dispatch`)
   pick the engine of a run.
 
-DuckDB streams files and spills to disk beyond its memory limit (:func:`connect`).
+DuckDB streams files and spills to disk beyond its memory limit: :func:`connect`, the one
+place the kit opens a connection, sets ``engine.memory_limit`` and the spill folder
+(``engine.temp_directory``, else ``<run folder>/work/duckdb_tmp`` under ``kit run``).
 
 Data shape (summary): ``customer_id, order_date, amount [, is_return]`` (clean, canonical;
 see ``docs/ARCHITECTURE.md``) -> ``customer_id`` (index, sorted) ``-> frequency, recency, T,
@@ -27,12 +30,14 @@ monetary_value`` (float).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from kit.engines.dialect import DUCKDB
+from kit.core import paths
+from kit.engines.dialect import DUCKDB, sql_str
 from kit.engines.dispatch import (  # noqa: F401 - re-exported: the engine's public names
     ENGINES,
     choose_engine,
@@ -49,7 +54,15 @@ from kit.engines.duckdb_source import (  # noqa: F401 - re-exported
     source_info,
     utf8_copy,
 )
-from kit.engines.summary_sql import check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
+from kit.engines.summary_sql import (
+    check_no_nulls,
+    exact_repeat_spend,
+    needed_columns,
+    purchase_filter,
+    repeat_spend_sql,
+    summary_frame,
+    summary_sql,
+)
 from kit.stages.summary import _unit_days
 
 __all__ = [
@@ -114,13 +127,36 @@ def summary_duckdb(
     view = "kit_transactions"
     con.register(view, rel)
     try:
-        checks = ", ".join(f"count(*) FILTER (WHERE {DUCKDB.ident(c)} IS NULL)" for c in needed)
-        check_no_nulls(con.sql(f"SELECT {checks} FROM {view}").fetchall()[0], needed)
+        check_no_nulls(_null_counts(con, source, view, needed), needed)
         purchase = purchase_filter(columns, amount_col, DUCKDB) if purchases_only else None
         end = None if as_of is None else pd.Timestamp(as_of).normalize()
-        sql = summary_sql(view, end, unit_days, dialect=DUCKDB, customer_col=customer_col, date_col=date_col,
-                          amount_col=amount_col, purchase_filter=purchase)
+        cols = dict(customer_col=customer_col, date_col=date_col, purchase_filter=purchase)
+        sql = summary_sql(view, end, unit_days, dialect=DUCKDB, amount_col=amount_col, **cols)
         out = con.sql(sql).to_arrow_table().to_pandas()
+
+        def repeat_totals(ids: pd.DataFrame) -> pd.DataFrame:
+            con.register("kit_risky", ids)
+            try:
+                return con.sql(repeat_spend_sql(view, "kit_risky", end, amount_col=amount_col, **cols)).df()
+            finally:
+                con.unregister("kit_risky")
+
+        out = exact_repeat_spend(out, repeat_totals)
     finally:
         con.unregister(view)
     return summary_frame(out, amount_col is not None)
+
+
+def _null_counts(con, source: Any, view: str, needed: list[str]) -> list[int]:
+    """Missing values per needed column: from a Parquet file's statistics when every row
+    group of those columns has them (no pass over the rows), else counted."""
+    if isinstance(source, (str, Path)):
+        path = paths.resolve(source)
+        if file_format(path) == "parquet":
+            stats = dict((name, (total, complete)) for name, total, complete in con.sql(
+                "SELECT path_in_schema, sum(stats_null_count), bool_and(stats_null_count IS NOT NULL) "
+                f"FROM parquet_metadata('{sql_str(str(path))}') GROUP BY 1").fetchall())
+            if all(c in stats and stats[c][1] for c in needed):
+                return [int(stats[c][0]) for c in needed]
+    checks = ", ".join(f"count(*) FILTER (WHERE {DUCKDB.ident(c)} IS NULL)" for c in needed)
+    return list(con.sql(f"SELECT {checks} FROM {view}").fetchall()[0])

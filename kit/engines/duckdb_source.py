@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from kit.core import paths
+from kit.core.config import Engine
 from kit.engines.dialect import DUCKDB, sql_str
 from kit.io import (
     SOURCE_ROW,
@@ -46,17 +47,67 @@ CHUNK_BYTES = 1 << 22
 _ident = DUCKDB.ident
 
 
-def connect(*, memory_limit: str | None = None, threads: int | None = None,
-            temp_directory: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection; beyond ``memory_limit`` (e.g. ``"2GB"``) DuckDB
-    spills to ``temp_directory``."""
+#: Where DuckDB spills under ``kit run`` when ``engine.temp_directory`` is not set, inside the run folder.
+SPILL_FOLDER = ("work", "duckdb_tmp")
+
+
+def spill_folder(engine: Engine | None = None, run_dir: str | Path | None = None,
+                 temp_directory: str | Path | None = None) -> Path | None:
+    """The folder DuckDB spills to: ``temp_directory`` when given, else
+    ``engine.temp_directory`` (a relative one is taken from ``run_dir``, else from the working
+    directory), else ``<run_dir>/work/duckdb_tmp`` when a run folder is given, else None
+    (DuckDB's default). Raises ``ValueError`` when it names an existing file."""
+    chosen = temp_directory if temp_directory is not None else (engine.temp_directory if engine else None)
+    if chosen is not None:
+        p = Path(chosen).expanduser()
+        folder = p if p.is_absolute() else Path(run_dir or Path.cwd()) / p
+    elif run_dir is not None:
+        folder = Path(run_dir).joinpath(*SPILL_FOLDER)
+    else:
+        return None
+    folder = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"engine.temp_directory: {folder} exists and is not a folder")
+    return folder
+
+
+def release_spill_folder(engine: Engine | None = None, run_dir: str | Path | None = None) -> None:
+    """After the connection closed: remove the run's default spill folder
+    (``<run_dir>/work/duckdb_tmp``) and ``work`` when they are empty, so that a run folder
+    keeps no empty folders of the engine (DuckDB deletes its own files on close)."""
+    if run_dir is None or (engine is not None and engine.temp_directory is not None):
+        return
+    folder = Path(run_dir).joinpath(*SPILL_FOLDER)
+    for f in (folder, folder.parent):
+        if f.is_dir() and not any(f.iterdir()):
+            f.rmdir()
+
+
+def connect(engine: Engine | None = None, *, run_dir: str | Path | None = None, memory_limit: str | None = None,
+            threads: int | None = None, temp_directory: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The one place the kit opens a DuckDB connection (in memory).
+
+    ``engine`` (``cfg.engine``) gives ``memory_limit`` and ``temp_directory``; an argument
+    given here wins. Beyond the memory limit (e.g. ``"4GB"``; None: DuckDB's default, 80 % of
+    the memory) DuckDB spills to the folder :func:`spill_folder` picks -- under ``kit run``
+    ``<run folder>/work/duckdb_tmp`` -- instead of failing.
+    """
+    limit = memory_limit if memory_limit is not None else (engine.memory_limit if engine else None)
+    folder = spill_folder(engine, run_dir, temp_directory)
     con = duckdb.connect(":memory:")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    try:  # its redrawn bar would fill a terminal's or a notebook's output
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # inside a Jupyter kernel without ipywidgets DuckDB refuses to touch the setting at all;
+        # there it is off already (it would need ipywidgets to draw)
+        pass
+    if limit:
+        con.execute(f"SET memory_limit = '{sql_str(str(limit))}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    if temp_directory:
-        con.execute(f"SET temp_directory = '{sql_str(str(temp_directory))}'")
+    if folder is not None:
+        folder.parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes the folder itself, not its parents
+        con.execute(f"SET temp_directory = '{sql_str(str(folder))}'")
     return con
 
 

@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kit.engines.dialect import SPARK
-from kit.engines.summary_sql import check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
+from kit.engines.summary_sql import (
+    check_no_nulls,
+    exact_repeat_spend,
+    needed_columns,
+    purchase_filter,
+    repeat_spend_sql,
+    summary_frame,
+    summary_sql,
+)
 from kit.stages.summary import _unit_days
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,10 +159,19 @@ def summary_spark(
     view = "kit_transactions"
     frame.createOrReplaceTempView(view)
     end = None if as_of is None else pd.Timestamp(as_of).normalize()
-    sql = summary_sql(view, end, unit_days, dialect=SPARK, customer_col=customer_col, date_col=date_col,
-                      amount_col=amount_col, purchase_filter=purchase)
+    cols = dict(customer_col=customer_col, date_col=date_col, purchase_filter=purchase)
+    sql = summary_sql(view, end, unit_days, dialect=SPARK, amount_col=amount_col, **cols)
+
+    def repeat_totals(ids: pd.DataFrame) -> pd.DataFrame:
+        spark.createDataFrame(ids).createOrReplaceTempView("kit_risky")
+        try:
+            return spark.sql(repeat_spend_sql(view, "kit_risky", end, dialect=SPARK, amount_col=amount_col,
+                                              **cols)).toPandas()
+        finally:
+            spark.catalog.dropTempView("kit_risky")
+
     with warnings.catch_warnings():  # pyspark 4.3 warns about pandas >= 3 on every transfer
         warnings.simplefilter("ignore")
-        out = spark.sql(sql).toPandas()
+        out = exact_repeat_spend(spark.sql(sql).toPandas(), repeat_totals)
     spark.catalog.dropTempView(view)
     return summary_frame(out, amount_col is not None)

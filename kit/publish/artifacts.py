@@ -20,7 +20,10 @@ def write_clean(ctx: RunContext, result: CleanResult) -> dict[str, Path]:
     (through the one writer: formula-like cells neutralised, PII masked when
     ``report.mask_pii``; the raw source rows masked too) and ``quality.json``."""
     mask_pii = ctx.cfg.report.mask_pii
-    out = {"transactions_clean": ctx.write_parquet("transactions_clean", result.transactions)}
+    # the engine wrote the clean transactions itself (clean_all(..., clean_path=...)): DuckDB
+    # with COPY, never through pandas; else the frame is written here
+    out = {"transactions_clean": (ctx.artifact("transactions_clean") if result.transactions is None
+                                  else ctx.write_parquet("transactions_clean", result.transactions))}
     optional = (("customers_master_clean", result.customers), ("interactions_clean", result.interactions),
                 ("subscriptions_clean", result.subscriptions), ("usage_clean", result.usage))
     for name, frame in optional:

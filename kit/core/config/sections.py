@@ -1,6 +1,8 @@
 """Personas, lifetime value, strategy, report and engine (DOMAIN.md sections 3-5)."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -203,6 +205,38 @@ class Engine(Defaulted):
         ge=0, description="inputs larger than this use DuckDB even under 'pandas'"
     )
     spark_master: str
+    memory_limit: str | None = Field(
+        description="DuckDB's memory limit (4GB, 512MB, 3.5GiB, 50%); beyond it DuckDB spills to "
+        "temp_directory instead of failing. None: DuckDB's default (80 % of the machine's memory)",
+    )
+    temp_directory: str | None = Field(
+        description="folder DuckDB spills to; relative paths are taken from the run folder. None: "
+        "<run folder>/work/duckdb_tmp when kit runs the engine, else DuckDB's default",
+    )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        text = v.strip()
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B|[KMGT])", text, flags=re.IGNORECASE)
+        if m is None or float(m.group(1)) <= 0 or (m.group(2) == "%" and float(m.group(1)) > 100):
+            raise ValueError(f"memory_limit must be a size such as 4GB, 512MB, 3.5GiB or a share "
+                             f"of the memory such as 50% (got {v!r})")
+        return text
+
+    @field_validator("temp_directory")
+    @classmethod
+    def _temp_directory(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip() or "\0" in v:
+            raise ValueError(f"temp_directory must be a folder path (got {v!r})")
+        p = Path(v).expanduser()
+        if p.is_absolute() and p.exists() and not p.is_dir():  # a relative one is checked in the run folder
+            raise ValueError(f"temp_directory {v!r} exists and is not a folder")
+        return v
 
 
 #: The brief's defaults as model instances (read from kit/core/defaults/*.yml).

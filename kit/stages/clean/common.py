@@ -76,7 +76,7 @@ class TableResult:
 class CleanResult:
     """Everything notebook 01 shows and writes."""
 
-    transactions: pd.DataFrame
+    transactions: pd.DataFrame | None  # None: written to the run's transactions_clean.parquet by the engine
     customers: pd.DataFrame | None
     interactions: pd.DataFrame | None
     quarantine: pd.DataFrame

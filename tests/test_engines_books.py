@@ -1,0 +1,123 @@
+"""kit.engines.duckdb_books and the summary's cancellation guard: the SQL forms of the stage's
+whole-table functions give the stage's results (bit for bit where the stage's are exact)."""
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from kit.core.config import Cleaning
+from kit.engines import duckdb_books, summary_sql
+from kit.engines.duckdb_engine import summary_duckdb
+from kit.stages.clean import MERGED_REASON, ReconciliationError, flag_outliers, reconcile
+from kit.stages.clean.orders import check_unique_lines
+from kit.stages.summary import customer_summary
+
+PURCHASES = "SELECT amount AS v FROM t WHERE amount > 0 AND NOT is_return"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_quantile_positions_are_numpys(seed):
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 3, 7, int(rng.integers(10, 5000))):
+        a = np.round(rng.lognormal(4, 1.5, n), 3)
+        s = np.sort(a)
+        for q in (0.0, 0.25, 0.5, 0.51, 0.6, 0.75, 0.9, 0.999, 1.0):
+            lo, hi, t = duckdb_books.quantile_positions(n, q)
+            assert duckdb_books.lerp(s[lo], s[hi], t) == pd.Series(a).quantile(q), (n, q)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_outlier_thresholds_equal_the_stage(seed):
+    """iqr and quantile: the same float; zscore: within 1e-13; the same rows above it."""
+    rng = np.random.default_rng(100 + seed)
+    con = duckdb.connect()
+    n = int(rng.integers(4, 4000))
+    a = np.round(rng.lognormal(4, 1.5, n), int(rng.integers(0, 4)))
+    a[rng.random(n) < 0.1] *= -1
+    tx = pd.DataFrame({"amount": a, "is_return": rng.random(n) < 0.05})
+    con.register("t", tx)
+    rules = [{"method": "iqr", "iqr_factor": 1.5}, {"method": "iqr", "iqr_factor": 3.0},
+             {"method": "quantile", "quantile": 0.999}, {"method": "quantile", "quantile": 0.9},
+             {"method": "zscore", "zscore": 1.0}, {"method": "none"}]
+    for rule in rules:
+        c = Cleaning(outliers=rule)
+        theirs, ours = flag_outliers(tx, c), duckdb_books.outlier_rule(con, PURCHASES, c)
+        assert ours["method"] == theirs["method"] and ours["count"] == theirs["count"], rule
+        if rule["method"] == "zscore":
+            assert ours["threshold"] == pytest.approx(theirs["threshold"], rel=1e-13)
+        else:
+            assert ours["threshold"] == theirs["threshold"], rule
+
+
+def _tx_out(con, rows):
+    frame = pd.DataFrame(rows, columns=["source_row", "reason", "signed", "net_amount"])
+    con.register("tx_out_df", frame)
+    con.execute("CREATE OR REPLACE TABLE tx_out AS SELECT * FROM tx_out_df")
+    con.execute("CREATE OR REPLACE TABLE src AS SELECT DISTINCT source_row FROM tx_out_df")
+    return frame
+
+
+def test_books_are_the_stages_and_fail_alike():
+    con = duckdb.connect()
+    rows = [(2, None, 100.0, 80.0), (3, "duplicate", 100.0, 100.0), (4, MERGED_REASON, -20.0, -20.0),
+            (5, "bad_amount", None, None), (6, None, 12.345, 12.345)]
+    f = _tx_out(con, rows)
+    clean = f[f.reason.isna()].rename(columns={"net_amount": "amount"})
+    quar = f[f.reason.notna() & (f.reason != MERGED_REASON)].rename(columns={"signed": "amount"})
+    merged = f[f.reason == MERGED_REASON].rename(columns={"signed": "amount"})
+    theirs = reconcile("transactions", f.source_row.to_numpy(), clean, quar, merged,
+                       source_amounts=f.signed.fillna(0.0).to_numpy())
+    assert duckdb_books.books(con, "transactions", "src") == theirs
+    _tx_out(con, [(2, None, 100.0, 90.0), (3, None, 5.0, 5.0)])  # a clean amount that came from nowhere
+    with pytest.raises(ReconciliationError, match="net amounts: clean table 95.00 != clean rows 105.00"):
+        duckdb_books.books(con, "transactions", "src")
+    con.execute("INSERT INTO src VALUES (9)")  # a source row the output lost
+    with pytest.raises(ReconciliationError, match=r"source rows lost \[9\]"):
+        duckdb_books.books(con, "transactions", "src")
+
+
+def test_unique_order_lines_fail_with_the_stages_message():
+    clean = pd.DataFrame({"order_id": ["A", "B", "A", "C", "A"], "category": ["x", "x", "x", None, "y"],
+                          "is_return": [False] * 5, "source_row": [2, 3, 5, 6, 7]})
+    con = duckdb.connect()
+    con.register("c", clean)
+    with pytest.raises(ReconciliationError) as theirs:
+        check_unique_lines("transactions", clean, ["category"])
+    with pytest.raises(ReconciliationError) as ours:
+        duckdb_books.check_unique_lines(con, "transactions", "SELECT * FROM c", ["category"])
+    assert str(ours.value) == str(theirs.value)
+    duckdb_books.check_unique_lines(con, "transactions", "SELECT * FROM c WHERE source_row <> 5", ["category"])
+
+
+def test_summary_sums_repeat_days_apart_where_the_subtraction_would_cancel(monkeypatch):
+    """A first day of 1e8 and repeat days of a cent: (all - first) would keep ~1e-8 of the
+    cent's digits; such customers are recomputed from their repeat days."""
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
+                       "order_date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-09", "2024-01-01",
+                                                     "2024-01-03"]),
+                       "amount": [1e8, 0.01, 0.02, 10.0, 30.0]})
+    theirs = customer_summary(tx, "2024-01-31", time_unit="day")
+    ours = summary_duckdb(tx, "2024-01-31", time_unit="day")
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-12, atol=0)
+    monkeypatch.setattr(summary_sql, "CANCELLATION_SHARE", 0.0)  # the guard off: the digits are lost
+    off = summary_duckdb(tx, "2024-01-31", time_unit="day")
+    assert abs(off.loc["a", "monetary_value"] / theirs.loc["a", "monetary_value"] - 1) > 1e-9
+    assert off.loc["b", "monetary_value"] == theirs.loc["b", "monetary_value"] == 30.0
+
+
+def test_missing_values_in_a_parquet_file_are_found_with_and_without_statistics(tmp_path):
+    """The summary's null check reads a Parquet file's statistics when it has them, else counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tx = pd.DataFrame({"customer_id": ["a", None, "b"], "order_date": pd.to_datetime(["2024-01-01"] * 3),
+                       "amount": [1.0, 2.0, 3.0]})
+    for stats in (True, False):
+        path = tmp_path / f"tx_{stats}.parquet"
+        pq.write_table(pa.Table.from_pandas(tx), path, write_statistics=stats)
+        with pytest.raises(ValueError, match="1 transaction.*'customer_id'"):
+            summary_duckdb(path, "2024-01-31")
+        pq.write_table(pa.Table.from_pandas(tx.dropna()), path, write_statistics=stats)
+        assert list(summary_duckdb(path, "2024-01-31").index) == ["a", "b"]
