@@ -397,3 +397,22 @@ def test_inside_refuses_paths_outside_the_run_folder(tmp_path):
     with pytest.raises(UnsafePath):
         dl.write_csvs({"S": pd.DataFrame({"a": [1]})}, tmp_path, "en", root=root)
     assert not (tmp_path / "x.xlsx").exists() and not (tmp_path / "S.csv").exists()
+
+
+@pytest.mark.parametrize("lang, csv", [("zh", "续约跟进表.csv"), ("en", "renewal_follow_up.csv")])
+def test_an_extra_sheet_is_the_fourth_in_workbook_csv_and_overview(tmp_path, lang, csv):
+    """Issue 13: the renewal follow-up is written whole after the three customer sheets, with a
+    formula-like plan name neutralised like every other cell."""
+    name = "续约跟进表" if lang == "zh" else "Renewal follow-up"
+    renewal = pd.DataFrame({"customer_id": ["001", "002"], "plan": ["=HYPERLINK(\"x\")", "基础版"],
+                            "days_to_end": [3, 45]})
+    out = dl.write_deliverables(spine(), make_cfg(), lang, tmp_path, tmp_path / "d.xlsx", extra={name: renewal})
+    assert [p.name for p in out.csvs][-1] == csv
+    back = pd.read_csv(tmp_path / csv, encoding="utf-8-sig", dtype=str)
+    assert back.iloc[:, 0].tolist() == ["001", "002"] and back.iloc[0, 1].startswith("'=")
+    assert back.columns[0] == header("customer_id", lang)  # headers in the sheet's language
+    wb, _ = read_back(out.workbook)
+    assert wb.sheetnames[3] == name and wb.worksheets[3].max_row == 3
+    row = out.overview.iloc[-1]
+    assert (row["sheet_name"], row["csv_rows"], row["excel_rows"], row["csv_file"]) == (name, 2, 2, csv)
+    assert len(out.overview) == 4

@@ -153,6 +153,12 @@ def renewal_sheet(pipeline: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
     return renewal_table(pipeline, cfg, lang, drop_empty=False)
 
 
+def renewal_sheets(pipeline: pd.DataFrame, cfg, lang: str) -> dict[str, pd.DataFrame]:
+    """The fourth deliverable sheet by its name (续约跟进表 / Renewal follow-up), for
+    ``write_deliverables(..., extra=...)``; none when no contract is up for renewal."""
+    return {text("subscriptions.sheet_name", lang): renewal_sheet(pipeline, cfg, lang)} if len(pipeline) else {}
+
+
 def window_text(days: int, lang: str) -> str:
     return text("subscriptions.window_label", lang, days=int(days))
 

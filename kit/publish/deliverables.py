@@ -23,9 +23,10 @@ decided once, by the column registry (``kit/core/columns``) and the one writer
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from kit.core.registry import TAG_PREFIX
 from kit.present.messages import render, text
 from kit.present.personas import tag_label
 from kit.present.strategy import actions_series, follow_up_plan_text, owner_text
+from kit.publish import writer
 from kit.publish.writer import display_width, sheet_headers, write_csv, write_workbook
 
 __all__ = [
@@ -50,6 +52,12 @@ SHEETS: dict[str, tuple[str, str, str, str]] = {
     "profile": ("客户信息档案表", "Customer profile", "客户信息档案表.csv", "customer_profile.csv"),
     "classification": ("客户分类评估表", "Classification", "客户分类评估表.csv", "classification.csv"),
     "strategy": ("客户维护策略执行表", "Strategy execution", "客户维护策略执行表.csv", "strategy_execution.csv"),
+}
+
+#: Sheets that are not one row per customer, passed to :func:`write_deliverables` as
+#: ``extra`` (written whole, after the three): key -> zh, en sheet and CSV names.
+EXTRA_SHEETS: dict[str, tuple[str, str, str, str]] = {
+    "renewal": ("续约跟进表", "Renewal follow-up", "续约跟进表.csv", "renewal_follow_up.csv"),
 }
 
 PROFILE_COLUMNS = [
@@ -97,7 +105,7 @@ def sheet_name(key: str, lang: str) -> str:
 
 def csv_name(sheet: str) -> str:
     """CSV file name of a sheet (``客户信息档案表.csv`` / ``customer_profile.csv``)."""
-    for zh, en, zh_csv, en_csv in SHEETS.values():
+    for zh, en, zh_csv, en_csv in (*SHEETS.values(), *EXTRA_SHEETS.values()):
         if sheet == zh:
             return zh_csv
         if sheet == en:
@@ -146,12 +154,6 @@ def _segment_labels(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
     return df
 
 
-def _only(customers: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """The spine's columns a sheet shows (a copy of just those, not of all ~90)."""
-    keep = list(dict.fromkeys(c for c in columns if c in customers.columns))
-    return customers[keep].copy()
-
-
 def _pick(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """``columns`` of ``df`` that exist, in that order; the ``customer_id`` index as a column."""
     src = df.reset_index() if df.index.name == "customer_id" else df
@@ -161,6 +163,82 @@ def _pick(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # The three sheets (canonical columns)
 # --------------------------------------------------------------------------------------
+
+
+def _source_columns(key: str, customers: pd.DataFrame) -> list[str]:
+    """The spine's columns the sheet ``key`` reads (those the spine has)."""
+    wanted = {"profile": PROFILE_COLUMNS + _tag_columns(customers),
+              "classification": CLASSIFICATION_COLUMNS + ["clv", "amount_12m"],
+              "strategy": STRATEGY_COLUMNS + ["strategy", "quadrant", "cadence_days", "next_follow_up",
+                                              "follow_up_overdue", "priority"]}[key]
+    return list(dict.fromkeys(c for c in wanted if c in customers.columns))
+
+
+def _positions(series: pd.Series, **sort) -> np.ndarray:
+    """The positions that put ``series`` in the order ``Series.sort_values(**sort)`` gives
+    (pandas' own sort on one column: the same order, ties and missing values included)."""
+    return series.reset_index(drop=True).sort_values(**sort).index.to_numpy()
+
+
+def sheet_order(key: str, customers: pd.DataFrame) -> np.ndarray:
+    """The spine's row positions in the order of the sheet ``key``, from its sort columns
+    only (no copy of the spine): profile by customer id; classification by CLV (highest
+    first) when computed, else by the trailing 12-month amount, else by customer id;
+    strategy by ``priority`` (1 first), else spine order."""
+    n = len(customers)
+    if key == "strategy":
+        if "priority" in customers.columns:
+            return _positions(customers["priority"], kind="mergesort")
+        return np.arange(n)
+    by_id = pd.Series(np.arange(n), index=customers.index, copy=False).sort_index().to_numpy()
+    if key == "classification":
+        for by in ("clv", "amount_12m"):
+            if by in customers.columns and customers[by].notna().any():
+                values = customers[by].iloc[by_id]
+                return by_id[_positions(values, ascending=False, na_position="last", kind="mergesort")]
+    return by_id
+
+
+def _profile_rows(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
+    tags = tag_values(df, lang, cfg.personas if cfg is not None else None)
+    if len(tags.columns):
+        df = df.drop(columns=tags.columns).join(tags)
+    cols = PROFILE_COLUMNS[:-1] + list(tags.columns) + PROFILE_COLUMNS[-1:]
+    return _pick(_segment_labels(df, cfg, lang), cols)
+
+
+def _classification_rows(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
+    return _pick(_segment_labels(df, cfg, lang), CLASSIFICATION_COLUMNS)
+
+
+def _strategy_rows(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
+    play = cfg.strategy.playbook
+    key = df["strategy"] if "strategy" in df else df.get("quadrant", pd.Series(pd.NA, index=df.index))
+    df["goal"] = key.map({k: p.goal(lang) for k, p in play.items()})
+    df["strategy"] = key.map(
+        {k: "; ".join(f"{i}. {a(lang)}" for i, a in enumerate(p.actions, 1)) for k, p in play.items()}
+    )
+    df["resources"] = key.map({k: p.resources(lang) for k, p in play.items()})
+    df["response_hours"] = key.map({k: p.response_hours for k, p in play.items()}).astype("Int64")
+    df["follow_up_plan"] = follow_up_plan_text(df, lang)
+    if "owner" in df:
+        df["owner"] = owner_text(df["owner"], cfg, lang)
+    if "actions_now" in df:
+        df["actions_now"] = actions_series(df["actions_now"], cfg, lang)
+    return _pick(df, STRATEGY_COLUMNS)
+
+
+#: Sheet key -> the rows of the sheet from spine rows already in the sheet's order (a copy
+#: of the columns the sheet reads): row by row, so a sheet can be built in pieces.
+SHEET_ROWS = {"profile": _profile_rows, "classification": _classification_rows, "strategy": _strategy_rows}
+
+
+def sheet_rows(key: str, customers: pd.DataFrame, cfg, lang: str, positions: np.ndarray | None = None) -> pd.DataFrame:
+    """The sheet ``key`` for the spine rows at ``positions`` (default: every row, in
+    :func:`sheet_order`), in that order: only the sheet's own columns are copied."""
+    pos = sheet_order(key, customers) if positions is None else positions
+    cols = [customers.columns.get_loc(c) for c in _source_columns(key, customers)]
+    return SHEET_ROWS[key](customers.iloc[pos, cols], cfg, lang)
 
 
 def profile_sheet(customers: pd.DataFrame, lang: str, cfg=None) -> pd.DataFrame:
@@ -182,29 +260,42 @@ def profile_sheet(customers: pd.DataFrame, lang: str, cfg=None) -> pd.DataFrame:
     DataFrame
         Canonical columns, sorted by customer id.
     """
-    df = _only(customers, PROFILE_COLUMNS + _tag_columns(customers)).sort_index()
-    tags = tag_values(df, lang, cfg.personas if cfg is not None else None)
-    if len(tags.columns):
-        df = df.drop(columns=tags.columns).join(tags)
-    cols = PROFILE_COLUMNS[:-1] + list(tags.columns) + PROFILE_COLUMNS[-1:]
-    return _pick(_segment_labels(df, cfg, lang), cols)
+    return sheet_rows("profile", customers, cfg, lang)
 
 
 def top_customers(customers: pd.DataFrame, max_rows: int) -> pd.DataFrame:
     """The ``max_rows`` customers an account team works on first (by ``priority``, else all).
 
     The workbook is for people and Excel stops at 1,048,576 rows; the CSVs keep everyone.
-    ``attrs["dropped"]`` counts the customers left out.
+    ``attrs["dropped"]`` counts the customers left out. The first ``max_rows`` by priority
+    are found by a partial selection (:func:`first_by`), not a sort of the spine.
     """
     if len(customers) <= max_rows:
-        out = customers
+        out = customers.copy()
     elif "priority" in customers.columns:
-        out = customers.sort_values("priority", kind="mergesort").head(max_rows)
+        out = customers.iloc[first_by(customers["priority"], max_rows)]
     else:
-        out = customers.head(max_rows)
-    out = out.copy()
+        out = customers.head(max_rows).copy()
     out.attrs["dropped"] = len(customers) - len(out)
     return out
+
+
+def first_by(values: pd.Series, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``values`` in the order a stable ascending sort puts
+    them (ties in spine order, missing values last): ``values.sort_values(kind="mergesort")
+    .head(k)`` without sorting all of them -- ``numpy.argpartition`` finds the k-th value,
+    only the values up to it are sorted."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    present = np.flatnonzero(~np.isnan(v))
+    if len(present) > k:
+        kth = v[present[np.argpartition(v[present], k - 1)[k - 1]]]
+        chosen = present[v[present] <= kth]  # every tie of the k-th value: the order decides among them
+    else:
+        chosen = present
+    chosen = chosen[np.lexsort((chosen, v[chosen]))][:k]
+    if len(chosen) < k:  # missing values come last, in spine order
+        chosen = np.concatenate([chosen, np.flatnonzero(np.isnan(v))[:k - len(chosen)]])
+    return chosen
 
 
 def classification_sheet(customers: pd.DataFrame, lang: str, cfg=None) -> pd.DataFrame:
@@ -213,12 +304,7 @@ def classification_sheet(customers: pd.DataFrame, lang: str, cfg=None) -> pd.Dat
     Sorted by CLV (highest first) when the CLV was computed, else by the trailing
     12-month amount, else by customer id. ``cfg`` (optional) names the RFM segments.
     """
-    df = _only(customers, CLASSIFICATION_COLUMNS + ["clv", "amount_12m"]).sort_index()
-    for by in ("clv", "amount_12m"):
-        if by in df.columns and df[by].notna().any():
-            df = df.sort_values(by, ascending=False, na_position="last", kind="mergesort")
-            break
-    return _pick(_segment_labels(df, cfg, lang), CLASSIFICATION_COLUMNS)
+    return sheet_rows("classification", customers, cfg, lang)
 
 
 def strategy_sheet(customers: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
@@ -239,24 +325,7 @@ def strategy_sheet(customers: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
     DataFrame
         One row per customer in priority order (1 first), canonical columns.
     """
-    play = cfg.strategy.playbook
-    df = _only(customers, STRATEGY_COLUMNS + ["strategy", "quadrant", "cadence_days", "next_follow_up",
-                                              "follow_up_overdue", "priority"])
-    key = df["strategy"] if "strategy" in df else df.get("quadrant", pd.Series(pd.NA, index=df.index))
-    df["goal"] = key.map({k: p.goal(lang) for k, p in play.items()})
-    df["strategy"] = key.map(
-        {k: "; ".join(f"{i}. {a(lang)}" for i, a in enumerate(p.actions, 1)) for k, p in play.items()}
-    )
-    df["resources"] = key.map({k: p.resources(lang) for k, p in play.items()})
-    df["response_hours"] = key.map({k: p.response_hours for k, p in play.items()}).astype("Int64")
-    df["follow_up_plan"] = follow_up_plan_text(df, lang)
-    if "owner" in df:
-        df["owner"] = owner_text(df["owner"], cfg, lang)
-    if "actions_now" in df:
-        df["actions_now"] = actions_series(df["actions_now"], cfg, lang)
-    if "priority" in df:
-        df = df.sort_values("priority", kind="mergesort")
-    return _pick(df, STRATEGY_COLUMNS)
+    return sheet_rows("strategy", customers, cfg, lang)
 
 
 SHEET_BUILDERS = {
@@ -353,14 +422,14 @@ def write_csvs(
             for name, df in sheets.items()]
 
 
-def overview(names: list[str], rows: list[int], excel_rows: int, columns: list[int],
+def overview(names: list[str], rows: list[int], excel_rows: int | list[int], columns: list[int],
              dropped: list[int] | None = None) -> pd.DataFrame:
-    """One row per sheet: name, rows in the CSV and in Excel, columns, empty columns left
-    out and its CSV file name."""
+    """One row per sheet: name, rows in the CSV and in Excel (one number for every sheet, or
+    one per sheet), columns, empty columns left out and its CSV file name."""
     return pd.DataFrame({
         "sheet_name": names,
         "csv_rows": rows,
-        "excel_rows": [excel_rows] * len(names),
+        "excel_rows": excel_rows if isinstance(excel_rows, list) else [excel_rows] * len(names),
         "sheet_columns": columns,
         "dropped_columns": dropped if dropped is not None else [0] * len(names),
         "csv_file": [csv_name(n) for n in names],
@@ -382,6 +451,50 @@ class Deliverables:
     empty_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
+def sheet_chunks(key: str, customers: pd.DataFrame, cfg, lang: str, order: np.ndarray | None = None,
+                 rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The sheet ``key`` in consecutive pieces of ``rows`` customers (default
+    :data:`kit.publish.writer.CSV_CHUNK_ROWS`), in the sheet's order: each piece copies only
+    its own rows of the sheet's columns. Together they are :func:`sheet_rows` (at least one
+    piece, empty for an empty spine)."""
+    order = sheet_order(key, customers) if order is None else order
+    step = rows or writer.CSV_CHUNK_ROWS
+    for start in range(0, max(len(order), 1), step):
+        yield sheet_rows(key, customers, cfg, lang, order[start:start + step])
+
+
+def _empty_over_chunks(key: str, customers: pd.DataFrame, cfg, lang: str, order: np.ndarray) -> list[str]:
+    """:func:`empty_columns` of the whole sheet, judged piece by piece (a column is empty
+    when it is empty in every piece)."""
+    empty: list[str] | None = None
+    for piece in sheet_chunks(key, customers, cfg, lang, order):
+        here = set(empty_columns(piece)) if len(piece) else set()
+        empty = [c for c in piece.columns if c in here] if empty is None else [c for c in empty if c in here]
+        if not empty:
+            break
+    return empty or []
+
+
+def _write_sheet_csv(key: str, customers: pd.DataFrame, cfg, lang: str, directory: Path, root, mask_pii: bool,
+                     preview_rows: int) -> tuple[Path, list[str], int, pd.DataFrame]:
+    """One sheet's CSV, built and written piece by piece: the file, the columns left out
+    (empty for every customer), the number of columns written and the preview rows."""
+    name = sheet_name(key, lang)
+    order = sheet_order(key, customers)
+    gone = _empty_over_chunks(key, customers, cfg, lang, order)
+    state: dict[str, Any] = {}
+
+    def pieces() -> Iterator[pd.DataFrame]:
+        for piece in sheet_chunks(key, customers, cfg, lang, order):
+            piece = drop_empty(piece, gone)
+            if "preview" not in state:
+                state["preview"], state["columns"] = piece.head(preview_rows), piece.shape[1]
+            yield piece
+
+    path = writer.write_csv_chunks(pieces(), directory / csv_name(name), root=root, lang=lang, mask_pii=mask_pii)
+    return path, gone, state["columns"], state["preview"]
+
+
 def write_deliverables(
     customers: pd.DataFrame,
     cfg,
@@ -392,37 +505,49 @@ def write_deliverables(
     mask_pii: bool = False,
     preview_rows: int = 5,
     root: str | Path | None = None,
+    extra: Mapping[str, pd.DataFrame] | None = None,
 ) -> Deliverables:
     """Every customer in the CSVs, the first ``cfg.report.excel_max_rows`` by priority in
-    the workbook; each sheet is built, written and dropped before the next, so a large
-    spine never holds three display copies at once. A column empty for every customer
-    (:func:`empty_columns`, judged on all customers) is left out of the CSV and the
-    workbook alike, listed in the workbook's notes sheet (:func:`notes_sheet`) and in a
-    note. Files must lie inside ``root`` (default: ``directory``). Previews have canonical
-    columns (show them with ``ctx.table``).
+    the workbook. The CSVs stream: each sheet is built and written
+    :data:`kit.publish.writer.CSV_CHUNK_ROWS` customers at a time, in the sheet's order
+    (:func:`sheet_order`, from the sort columns alone), so no sheet is ever held whole; the
+    workbook's customers are found by a partial selection on priority (:func:`top_customers`).
+    A column empty for every customer (:func:`empty_columns`, judged on all customers: a
+    first pass over the pieces) is left out of the CSV and the workbook alike, listed in the
+    workbook's notes sheet (:func:`notes_sheet`) and in a note. Files must lie inside
+    ``root`` (default: ``directory``). Previews have canonical columns (show them with
+    ``ctx.table``). ``extra``: further sheets by name, not one row per customer (the renewal
+    follow-up of :data:`EXTRA_SHEETS`), written whole to their CSV and after the three in the
+    workbook.
     """
     root = directory if root is None else root
-    names, rows, cols, csvs, previews, dropped = [], [], [], [], {}, {}
-    for key, build in SHEET_BUILDERS.items():
+    directory = Path(directory)
+    names, cols, csvs, previews, dropped = [], [], [], {}, {}
+    for key in SHEET_ROWS:
         name = sheet_name(key, lang)
-        sheet = build(customers, cfg, lang)
-        dropped[name] = empty_columns(sheet)
-        sheet = drop_empty(sheet, dropped[name])
-        csvs += write_csvs({name: sheet}, directory, lang, mask_pii, root=root)
+        path, dropped[name], n_cols, previews[name] = _write_sheet_csv(key, customers, cfg, lang, directory, root,
+                                                                       mask_pii, preview_rows)
+        csvs.append(path)
         names.append(name)
-        rows.append(len(sheet))
-        cols.append(sheet.shape[1])
-        previews[name] = sheet.head(preview_rows)
-        del sheet
+        cols.append(n_cols)
     book = top_customers(customers, cfg.report.excel_max_rows)
     cut = book.attrs["dropped"]
     capped = Note("strategy.note_workbook_capped", {"rows": len(book), "dropped": cut}, "info",
                   "deliverables") if cut else None
+    n_book = len(book)
     sheets = {name: drop_empty(sheet, dropped[name]) for name, sheet in build_sheets(book, cfg, lang).items()}
+    del book
+    extra = dict(extra or {})
+    sheets.update(extra)
+    csvs += write_csvs(extra, directory, lang, mask_pii, root=root)
     notes = notes_sheet(dropped, lang, capped)
     if len(notes):
         sheets[text("strategy.notes_sheet_name", lang)] = notes
     path = write_workbook(sheets, workbook, root=root, lang=lang, mask_pii=mask_pii, wrap=("sheet_note",))
-    return Deliverables(csvs, path, overview(names, rows, len(book), cols, [len(dropped[n]) for n in names]),
-                        previews, len(book), cut, _empty_notes(dropped, lang) + ([capped] if capped else []),
+    rows = [len(customers)] * len(names) + [len(x) for x in extra.values()]
+    excel_rows = [n_book] * len(names) + [len(x) for x in extra.values()]
+    cols += [x.shape[1] for x in extra.values()]
+    gone = [len(dropped[n]) for n in names] + [0] * len(extra)
+    return Deliverables(csvs, path, overview(names + list(extra), rows, excel_rows, cols, gone),
+                        previews, n_book, cut, _empty_notes(dropped, lang) + ([capped] if capped else []),
                         {n: gone for n, gone in dropped.items() if gone})

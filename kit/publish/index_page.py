@@ -49,7 +49,7 @@ from kit.present.plots.trends import plot_customer_trend, plot_value_trend
 from kit.present.strategy import actions_text, owner_text
 from kit.present.subscriptions import renewal_headline_text
 from kit.present.table import header, mask, table
-from kit.publish.deliverables import SHEETS
+from kit.publish.deliverables import EXTRA_SHEETS, SHEETS
 from kit.publish.history import MIXES, load_records, period_activity, spine_record, trend_frame, trend_records
 from kit.publish.html import REPORT_CSS, embed_font, footer_html, language_links, nav_html, section_title, summary_label
 from kit.publish.languages import page_name
@@ -344,12 +344,13 @@ def deliverable_links(artifacts: Path, lang: str,
     if workbook in names:
         sheets = "、".join(s[0] for s in SHEETS.values()) if zh else ", ".join(s[1] for s in SHEETS.values())
         main.append({"name": workbook, "what": text("index.workbook_what", lang, sheets=sheets)})
-    for zh_name, en_name, zh_csv, en_csv in SHEETS.values():
+    for zh_name, en_name, zh_csv, en_csv in (*SHEETS.values(), *EXTRA_SHEETS.values()):
         csv = zh_csv if zh else en_csv
         if csv in names:
             main.append({"name": csv, "what": text("index.csv_what", lang, sheet=zh_name if zh else en_name)})
     others = {page_name(paths.ARTIFACTS["deliverables"], x, languages) for x in languages if x != lang}
-    others |= {csv for x in languages if x != lang for s in SHEETS.values() for csv in [s[2] if x == "zh" else s[3]]}
+    others |= {csv for x in languages if x != lang for s in (*SHEETS.values(), *EXTRA_SHEETS.values())
+               for csv in [s[2] if x == "zh" else s[3]]}
     taken = {m["name"] for m in main} | others
     return main, [n for n in names if n not in taken]
 

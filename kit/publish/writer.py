@@ -104,6 +104,23 @@ def money_in_cents(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _neutralised(s: pd.Series) -> pd.Series:
+    """``neutralise(_as_text(v))`` of every value of ``s`` but the missing ones (kept as
+    they are), worked out once per distinct value: a column of a million customers holds a
+    few thousand distinct texts. Values that cannot be told apart by hashing (lists) are
+    taken one by one."""
+    try:
+        codes, uniques = pd.factorize(s)
+    except TypeError:  # unhashable values: one by one
+        return s.map(lambda v: neutralise(_as_text(v)), na_action="ignore")
+    done = np.empty(len(uniques), dtype=object)
+    done[:] = [neutralise(_as_text(u)) for u in uniques]
+    out = s.to_numpy(dtype=object, copy=True)
+    present = codes >= 0
+    out[present] = done[codes[present]]
+    return pd.Series(out, index=s.index, dtype=object)
+
+
 def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
     """Dates as ``yyyy-mm-dd``, lists joined, every text cell and header neutralised."""
     out = {}
@@ -112,7 +129,7 @@ def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(s):
             s = s.dt.strftime("%Y-%m-%d")
         elif not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
-            s = s.map(lambda v: neutralise(_as_text(v)), na_action="ignore")
+            s = _neutralised(s)
         out[neutralise(str(col))] = s
     return pd.DataFrame(out, index=df.index)
 
@@ -132,14 +149,36 @@ def write_csv(
     language; None: canonical headers and stored values (an artifact for the next stage
     or an analyst). PII columns are masked when ``mask_pii``; formula-like text is
     neutralised always. UTF-8 with a BOM by default (Excel opens Chinese correctly).
+    Written :data:`CSV_CHUNK_ROWS` rows at a time (:func:`write_csv_chunks`).
+    """
+    chunks = (df.iloc[start:start + CSV_CHUNK_ROWS] for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS))
+    return write_csv_chunks(chunks, path, root=root, lang=lang, mask_pii=mask_pii, bom=bom)
+
+
+def write_csv_chunks(
+    chunks: Iterable[pd.DataFrame],
+    path: str | Path,
+    *,
+    root: str | Path,
+    lang: str | None = None,
+    mask_pii: bool = False,
+    bom: bool = True,
+) -> Path:
+    """Write consecutive pieces of one table as one CSV inside ``root``, a piece at a time.
+
+    Each piece (the same canonical columns, in order; the first one gives the header, so
+    give at least one, empty when the table is) is made ready as :func:`write_csv` makes a
+    table -- values in ``lang``, PII masked when ``mask_pii``, formula-like text
+    neutralised -- written and dropped before the next is drawn: a caller that builds its
+    table piece by piece never holds it whole.
     """
     target = inside(root, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as f:
         if bom:
             f.write(b"\xef\xbb\xbf")
-        for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS):
-            chunk = money_in_cents(df.iloc[start:start + CSV_CHUNK_ROWS])
+        for i, piece in enumerate(chunks):
+            chunk = money_in_cents(piece)
             if lang is not None:
                 chunk = display_values(chunk, lang, mask_pii=mask_pii)
                 chunk.columns = sheet_headers(list(chunk.columns), lang)
@@ -149,9 +188,9 @@ def write_csv(
             try:
                 table = pa.Table.from_pandas(chunk, preserve_index=False)
             except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column mixing numbers and text
-                chunk.to_csv(f, index=False, header=start == 0, encoding="utf-8")
+                chunk.to_csv(f, index=False, header=i == 0, encoding="utf-8")
                 continue
-            pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=start == 0, quoting_style="needed"))
+            pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=i == 0, quoting_style="needed"))
     return target
 
 
