@@ -70,8 +70,11 @@ def _interaction_types(raw: RawTable, cleaning: Cleaning, keep: np.ndarray, stat
     return mapped.where(t.notna() & mapped.notna(), np.where(t.notna(), "other", None))
 
 
-def _triage_interactions(raw: RawTable, cid: pd.Series, date, date_ok, cleaning: Cleaning, as_of: pd.Timestamp,
-                         test_customer_ids: Iterable[str]) -> _Triage:
+def triage_dated(raw: RawTable, cid: pd.Series, date: pd.Series, date_ok: pd.Series, cleaning: Cleaning,
+                 as_of: pd.Timestamp, test_customer_ids: Iterable[str]) -> _Triage:
+    """The reasons every table of dated rows per customer shares (interactions, usage):
+    duplicates, missing customer id, test accounts, unreadable and (when configured) future
+    dates. A table adds its own reasons to the triage this returns."""
     tri = _Triage(len(cid))
     if cleaning.duplicates == "quarantine":
         _mark_duplicates(tri, raw)
@@ -99,7 +102,7 @@ def clean_interactions(
     raw, f, rows = _reindexed(raw)
     cid = normalize_ids(raw.column("customer_id"))
     date, date_ok = parse_dates(raw.column("date"))
-    tri = _triage_interactions(raw, cid, date, date_ok, cleaning, as_of, test_customer_ids)
+    tri = triage_dated(raw, cid, date, date_ok, cleaning, as_of, test_customer_ids)
     keep = tri.open()
 
     out: dict[str, pd.Series] = {"customer_id": cid[keep].astype("str"), "date": date[keep]}

@@ -25,13 +25,11 @@ import pandas as pd
 
 from kit.core.config import Cleaning
 from kit.io.read import RawTable, normalize_ids, normalize_text, parse_dates, parse_numbers
-from kit.stages.cascade import test_account_ids
 from kit.stages.clean.books import finish_table
 from kit.stages.clean.common import (
     BRACKETS_RE,
     TableResult,
     _invalid,
-    _mark_duplicates,
     _reindexed,
     _Triage,
     _values,
@@ -40,6 +38,7 @@ from kit.stages.clean.common import (
     repeated_rows,
     word_key,
 )
+from kit.stages.clean.interactions import triage_dated
 
 #: The usage measures, in the clean table's order; all but feature coverage are counts or
 #: durations that cannot be negative.
@@ -98,17 +97,7 @@ def _measures(raw: RawTable, cleaning: Cleaning) -> tuple[dict[str, pd.Series], 
 
 def _triage(raw: RawTable, cid: pd.Series, date: pd.Series, date_ok: pd.Series, values: dict[str, pd.Series],
             cleaning: Cleaning, as_of: pd.Timestamp, test_customer_ids: Iterable[str], rows: np.ndarray) -> _Triage:
-    tri = _Triage(len(cid))
-    if cleaning.duplicates == "quarantine":
-        _mark_duplicates(tri, raw)
-    tri.mark("missing_customer_id", cid.isna())
-    test = cid.isin(test_account_ids(cid.dropna().unique(), cleaning.test_account_pattern, test_customer_ids))
-    tri.mark("test_account", test, lambda m: [{"customer_id": v} for v in _values(cid, m)])
-    date_raw = raw.column("date")
-    tri.mark("bad_date", ~date_ok, lambda m: [{"column": "date", "value": v} for v in _values(date_raw, m)])
-    if cleaning.future_dates == "quarantine":
-        tri.mark("future_date", (date.dt.normalize() > as_of).fillna(False), lambda m: [
-            {"column": "date", "date": f"{d:%Y-%m-%d}", "as_of": f"{as_of:%Y-%m-%d}"} for d in date[m]])
+    tri = triage_dated(raw, cid, date, date_ok, cleaning, as_of, test_customer_ids)
     if "feature_coverage" in values:
         cov, src = values["feature_coverage"], raw.column("feature_coverage")
         tri.mark("coverage_out_of_range", ((cov < 0) | (cov > 1)).fillna(False), lambda m: [
