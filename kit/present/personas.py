@@ -199,11 +199,13 @@ def persona_text(run: PersonaRun, languages: Sequence[str], cfg_personas: Person
     """The persona text columns in every language of the run, one row per customer:
     ``persona_label.<lang>`` and ``persona_name.<lang>`` (``persona_text.parquet``: the
     deliverables of each language take their persona words from it, :func:`in_language`)."""
-    parts = []
-    for lang in languages:
-        one = with_persona_text(run, lang, cfg_personas)[list(PERSONA_TEXT)]
-        parts.append(one.rename(columns={c: f"{c}.{lang}" for c in PERSONA_TEXT}))
-    return pd.concat(parts, axis=1)
+    return persona_text_of({lang: with_persona_text(run, lang, cfg_personas) for lang in languages})
+
+
+def persona_text_of(shown: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`persona_text` from the spines :func:`with_persona_text` already gave per language."""
+    return pd.concat([s[list(PERSONA_TEXT)].rename(columns={c: f"{c}.{lang}" for c in PERSONA_TEXT})
+                      for lang, s in shown.items()], axis=1)
 
 
 def in_language(spine: pd.DataFrame, text: pd.DataFrame | None, lang: str) -> pd.DataFrame:
