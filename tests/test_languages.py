@@ -116,3 +116,14 @@ def test_config_languages_and_english_client_name(tmp_path):
     p.write_text(src.replace("../data", str(ROOT / "data")) + "\nreport: {languages: [zh, zh]}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="listed twice"):
         load_config(p)
+
+
+def test_the_footer_names_the_client_in_the_pages_language():
+    from kit.publish.html import footer_html
+
+    meta = {"client": "demo", "client_name": "华东智造", "client_name_en": "East China Smart Equipment",
+            "period_label": "2026-Q3", "as_of": "2026-09-30", "inputs": {}, "started_utc": "t",
+            "packages": {"customer-value-kit": "0.1", "pandas": "3", "lifetimes": "0.11"}}
+    assert "East China Smart Equipment" in footer_html(meta, "en") and "华东智造" not in footer_html(meta, "en")
+    assert "华东智造" in footer_html(meta, "zh")
+    assert "华东智造" in footer_html(meta | {"client_name_en": ""}, "en")  # no English name: the name as it is

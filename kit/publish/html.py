@@ -175,7 +175,7 @@ def footer_html(meta: Mapping[str, Any], lang: str) -> str:
     )
     packages = meta["packages"]
     parts = [
-        (word("client"), meta["client_name"] or meta["client"]),
+        (word("client"), (lang == "en" and meta.get("client_name_en")) or meta["client_name"] or meta["client"]),
         (word("period"), word("period_value", label=meta["period_label"], as_of=meta["as_of"])),
         (word("inputs"), inputs),
         (word("run_started"), meta["started_utc"]),
