@@ -127,3 +127,11 @@ def test_the_footer_names_the_client_in_the_pages_language():
     assert "East China Smart Equipment" in footer_html(meta, "en") and "华东智造" not in footer_html(meta, "en")
     assert "华东智造" in footer_html(meta, "zh")
     assert "华东智造" in footer_html(meta | {"client_name_en": ""}, "en")  # no English name: the name as it is
+
+
+def test_read_optional_is_none_for_an_artifact_never_written(tmp_path):
+    cfg = load_config(ROOT / "configs" / "demo.yml")
+    ctx = RunContext(cfg=cfg, run_dir=tmp_path, as_of=pd.Timestamp("2024-06-30"), lang="zh")
+    assert ctx.read_optional("usage_clean") is None
+    ctx.write_parquet("usage_clean", pd.DataFrame({"logins": [3]}))
+    assert ctx.read_optional("usage_clean")["logins"].tolist() == [3]

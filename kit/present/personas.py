@@ -195,21 +195,17 @@ def with_persona_text(run: PersonaRun, lang: str, cfg_personas: Personas | None 
 PERSONA_TEXT = ("persona_label", "persona_name")
 
 
-def persona_text(run: PersonaRun, languages: Sequence[str], cfg_personas: Personas | None = None) -> pd.DataFrame:
-    """The persona text columns in every language of the run, one row per customer:
-    ``persona_label.<lang>`` and ``persona_name.<lang>`` (``persona_text.parquet``: the
-    deliverables of each language take their persona words from it, :func:`in_language`)."""
-    return persona_text_of({lang: with_persona_text(run, lang, cfg_personas) for lang in languages})
-
-
 def persona_text_of(shown: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """:func:`persona_text` from the spines :func:`with_persona_text` already gave per language."""
+    """The persona text columns in every language of the run, one row per customer, from the
+    spines :func:`with_persona_text` gave per language: ``persona_label.<lang>`` and
+    ``persona_name.<lang>`` (``persona_text.parquet``: the deliverables of each language take
+    their persona words from it, :func:`in_language`)."""
     return pd.concat([s[list(PERSONA_TEXT)].rename(columns={c: f"{c}.{lang}" for c in PERSONA_TEXT})
                       for lang, s in shown.items()], axis=1)
 
 
 def in_language(spine: pd.DataFrame, text: pd.DataFrame | None, lang: str) -> pd.DataFrame:
-    """``spine`` with its persona text in ``lang`` (from :func:`persona_text`); the spine as
+    """``spine`` with its persona text in ``lang`` (from :func:`persona_text_of`); the spine as
     it is when there is no text of that language (no 03 run, or one language only)."""
     cols = [f"{c}.{lang}" for c in PERSONA_TEXT]
     if text is None or not set(cols) <= set(text.columns):

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from kit.present.clean import merged_file, quarantine_file
+from kit.present.personas import in_language
+from kit.present.subscriptions import renewal_sheets
 from kit.publish.context import RunContext
+from kit.publish.deliverables import Deliverables, write_deliverables
 from kit.publish.writer import write_csv
 from kit.stages.clean import CleanResult
 
@@ -35,3 +40,16 @@ def write_clean(ctx: RunContext, result: CleanResult) -> dict[str, Path]:
                               root=ctx.run_dir, mask_pii=mask_pii)
     out["quality"] = ctx.write_json("quality", result.quality)
     return out
+
+
+def write_deliverables_all(ctx: RunContext, spine: pd.DataFrame, pipeline: pd.DataFrame) -> dict[str, Deliverables]:
+    """What 05_strategy leaves for the client, in every language of the run: the workbook
+    (``deliverables.xlsx``, ``deliverables.en.xlsx`` ...) and the sheets' CSVs, the persona words
+    of each language from 03's ``persona_text.parquet``, the renewal follow-up of ``pipeline``
+    as the fourth sheet. Returns what was written per language."""
+    text = ctx.read_optional("persona_text.parquet")
+    r = ctx.cfg.report
+    return {lang: write_deliverables(in_language(spine, text, lang), ctx.cfg, lang, ctx.artifacts_dir,
+                                     ctx.artifact(ctx.named("deliverables", lang)), mask_pii=r.mask_pii,
+                                     preview_rows=r.sample_rows, extra=renewal_sheets(pipeline, ctx.cfg, lang))
+            for lang in ctx.languages}

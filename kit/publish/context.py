@@ -110,6 +110,11 @@ class RunContext:
                 "computing cells (a cell that displays nothing), so both languages show one computation"
             )
 
+    def read_optional(self, name: str) -> pd.DataFrame | None:
+        """An artifact a configured-only input or an earlier stage may not have left
+        (``interactions_clean``, ``subscriptions_clean`` ...): the frame, or None."""
+        return self.read_parquet(name) if self.has(name) else None
+
     def write_parquet(self, name: str, df: pd.DataFrame) -> Path:
         self._writing(name)
         p = self.artifact(name)

@@ -399,12 +399,13 @@ def build_index(
     current = spine_record(tx, customers, cfg, as_of)
     prev_label = period_label(previous_period_end(as_of, cfg.period), cfg.period)
     previous = next((r["figures"] for r in stored if r["label"] == prev_label), None)
+    summary = _read(art / FOLLOW_UP_SUMMARY, "json")  # 05's coming period and renewal headline
     data = SimpleNamespace(
         art=art, customers=customers, meta=meta, notebooks=notebooks, languages=languages,
         headline=headline_figures(tx, customers, as_of, cfg.period, previous),
         trend=trend_records(stored, current[0] if current else None),
-        coming=coming_period(_read(art / FOLLOW_UP_SUMMARY, "json")),
-        renewal=(_read(art / FOLLOW_UP_SUMMARY, "json") or {}).get("renewal"),
+        coming=coming_period(summary),
+        renewal=(summary or {}).get("renewal"),
         quality=_read(art / paths.ARTIFACTS["quality"], "json"),
         notes=_read(art / "notes.json", "json") or [],
     )
