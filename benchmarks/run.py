@@ -174,7 +174,7 @@ def worker_kit(csv: str, parquet: str, out: str) -> dict[str, Any]:
 
     from kit.stages import clv, summary  # noqa: F401 - imports are not part of any stage
     from kit.stages.clv import intervals
-    from kit.stages.clean import clean_transactions
+    from kit.engines import clean_transactions
     from kit.core.config import Cleaning, InputTable
     from kit.io.read import read_table
 

@@ -29,12 +29,11 @@ from kit.present.table import table
 from kit.publish.context import RunContext
 from kit.publish.writer import write_csv
 from kit.stages import clean
+from kit.engines import clean_all, clean_transactions
 from kit.stages.clean import (
     ReconciliationError,
-    clean_all,
     clean_interactions,
     clean_master,
-    clean_transactions,
     monthly,
     reconcile,
 )
@@ -696,9 +695,9 @@ def test_clean_all_takes_the_engines_cleaner(kit_files):
         return result, {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
                         "columns": list(raw.source_columns), "engine": "fake"}
 
-    res = clean_all(kit_files, AS_OF, clean_tx=clean_tx)
+    res = clean.clean_all(kit_files, AS_OF, clean_tx=clean_tx)
     assert calls == [{"000009"}] and res.quality["engine"] == "fake"
-    assert clean_all(kit_files, AS_OF).quality["engine"] == "pandas"  # the stage alone: pandas
+    assert clean_all(kit_files, AS_OF).quality["engine"] == "pandas"  # the engines' cleaner, pandas reader
 
 
 def test_missing_tables_are_notes_not_sentences(kit_files):

@@ -42,7 +42,7 @@ def assert_same_summary(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1
 def sample_clean():
     """The bundled sample's transactions, cleaned by the pandas path (kit.clean)."""
     cfg = load_config(paths.DEFAULT_CONFIG)
-    return clean_stage.clean_all(cfg, pd.Timestamp(AS_OF)).transactions
+    return engines.clean_all(cfg, pd.Timestamp(AS_OF)).transactions
 
 
 def test_summary_equals_pandas_on_the_sample_data(sample_clean, tmp_path):
@@ -136,7 +136,8 @@ def assert_same_cleaning(ours, theirs) -> None:
 
 
 def pandas_cleaning(spec, cleaning, as_of, **kw):
-    return clean_stage.clean_transactions(read_table(spec, "transactions"), cleaning, pd.Timestamp(as_of), **kw)
+    """The same cascade over the frame the pandas reader reads (kit.io.read_table)."""
+    return engines.clean_transactions(read_table(spec, "transactions"), cleaning, pd.Timestamp(as_of), **kw)
 
 
 @pytest.mark.parametrize("refunds", ["net", "keep", "drop"])

@@ -27,7 +27,7 @@ from kit.engines.duckdb_clean import clean_transactions_duckdb
 from kit.engines.duckdb_engine import summary_duckdb
 from kit.io import read_table
 from kit.stages.cascade import REFUND_MODES, TX_RULES, tx_rules
-from kit.stages.clean import clean_transactions
+from kit.engines import clean_transactions
 from kit.stages.features import purchase_mask
 from kit.stages.summary import customer_summary
 

@@ -23,11 +23,12 @@ import pytest
 
 from kit.core.config import Cleaning, ConfigError, parse_config
 from kit.engines import clean_all
+from kit.engines.duckdb_books import check_unique_lines as check_lines_sql
 from kit.present import clean as present
 from kit.present.messages import render
 from kit.present.table import table
 from kit.stages.clean import ReconciliationError, reconcile
-from kit.stages.clean.orders import check_unique_lines, to_cents
+from kit.stages.clean.orders import to_cents
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 AS_OF = pd.Timestamp("2023-12-31")
@@ -162,6 +163,15 @@ def test_order_line_columns_are_config():
         config("reexported_lines.csv", "pandas", order_line_columns=["amount"])
     with pytest.raises(ConfigError, match="order_conflicts"):
         config("reexported_lines.csv", "pandas", order_conflicts="merge")
+
+
+def check_unique_lines(table, clean, line_cols):
+    """:func:`kit.engines.duckdb_books.check_unique_lines` over a small frame."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("c", clean)
+    check_lines_sql(con, table, "SELECT * FROM c", line_cols)
 
 
 def test_the_clean_table_is_checked_for_lines_counted_twice():

@@ -34,7 +34,7 @@ from kit.publish.safety import (
     alive,
     run_folders,
 )
-from kit.stages.clean import clean_all
+from kit.engines import clean_all
 from kit.stages.layering import concentration_notes
 
 ROOT = Path(__file__).resolve().parents[1]

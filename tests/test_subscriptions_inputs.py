@@ -31,9 +31,9 @@ from kit.present import clean as present
 from kit.publish.artifacts import write_clean
 from kit.publish.cli import main
 from kit.publish.context import RunContext
+from kit.engines import clean_all
 from kit.stages.clean import (
     ReconciliationError,
-    clean_all,
     clean_subscriptions,
     clean_usage,
     coverage_shares,

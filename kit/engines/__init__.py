@@ -10,6 +10,7 @@ folder). The SQL both engines run is written once
 (:mod:`kit.engines.summary_sql`, :mod:`kit.engines.dialect`); pyspark is optional and
 imported only by :mod:`kit.engines.spark_engine`'s functions.
 """
+from kit.engines.duckdb_clean import clean_transactions
 from kit.engines.dispatch import (
     ENGINES,
     choose_engine,
@@ -19,4 +20,4 @@ from kit.engines.dispatch import (
     purchase_amounts,
 )
 
-__all__ = ["ENGINES", "choose_engine", "clean_all", "clean_transactions_by_engine", "monthly", "purchase_amounts"]
+__all__ = ["ENGINES", "choose_engine", "clean_all", "clean_transactions", "clean_transactions_by_engine", "monthly", "purchase_amounts"]

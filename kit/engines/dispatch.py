@@ -17,7 +17,7 @@ import pandas as pd
 from kit.core import paths
 from kit.core.config import KitConfig
 from kit.engines import duckdb_books
-from kit.engines.duckdb_clean import clean_transactions_duckdb
+from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb
 from kit.engines.duckdb_source import connect, release_spill_folder
 from kit.io import read_table
 from kit.stages import clean as clean_stage
@@ -53,16 +53,20 @@ def clean_transactions_by_engine(
 ) -> tuple[TableResult, dict[str, Any]]:
     """The configured transactions cleaned by the engine :func:`choose_engine` picks.
 
-    ``pandas`` reads with :func:`kit.io.read_table` and cleans with
-    :func:`kit.stages.clean.clean_transactions`; ``duckdb`` (and ``spark``, whose cluster
-    data is summarised by :mod:`kit.engines.spark_engine`, for a local file) uses
-    :func:`kit.engines.duckdb_clean.clean_transactions_duckdb`, except for what only the
-    pandas reader reads (Excel, ``delimiter: whitespace``). Both give the same result.
+    The cleaning rules are one SQL cascade (:mod:`kit.engines.duckdb_clean`) whichever
+    engine is named; the engine says who *reads* the file. ``pandas``: :func:`kit.io.read_table`
+    reads it (small files, and what only the pandas reader reads: Excel, ``delimiter:
+    whitespace``), then DuckDB runs the cascade over the frame
+    (:func:`kit.engines.duckdb_clean.clean_transactions`); ``duckdb`` (and ``spark``, whose
+    cluster data is summarised by :mod:`kit.engines.spark_engine`, for a local file): DuckDB
+    reads the CSV or Parquet file itself and runs the same cascade
+    (:func:`kit.engines.duckdb_clean.clean_transactions_duckdb`). Both readers give the same
+    strings (tested), hence the same result.
 
     ``con``: a DuckDB connection (default: :func:`connect` with ``cfg.engine``'s memory limit
-    and spill folder, ``run_dir`` the run folder). ``clean_path``: the DuckDB engine writes
-    the clean rows to this Parquet file itself and returns an empty clean frame
-    (``stats["clean_file"]``); the pandas path ignores it.
+    and spill folder, ``run_dir`` the run folder, closed before returning). ``clean_path``:
+    DuckDB writes the clean rows to this Parquet file itself and returns an empty clean
+    frame (``stats["clean_file"]``).
 
     Returns
     -------
@@ -71,13 +75,20 @@ def clean_transactions_by_engine(
         :meth:`kit.io.RawTable.info`), ``mapping``, ``how``, ``columns`` (source headers),
         ``engine``.
     """
+    if con is None:
+        con = connect(cfg.engine, run_dir=run_dir)
+        try:
+            return clean_transactions_by_engine(cfg, as_of, test_customer_ids, con=con, clean_path=clean_path,
+                                                run_dir=run_dir)
+        finally:
+            con.close()
+            release_spill_folder(cfg.engine, run_dir)
     engine = choose_engine(cfg)
     spec = cfg.inputs.transactions
     if engine != "pandas":
         try:
             result = clean_transactions_duckdb(spec, cfg.cleaning, as_of, test_customer_ids=test_customer_ids,
-                                               con=con if con is not None else connect(cfg.engine, run_dir=run_dir),
-                                               clean_path=clean_path)
+                                               con=con, clean_path=clean_path)
         except NotImplementedError:  # Excel, or a whitespace delimiter: only the pandas reader's
             pass
         else:
@@ -85,7 +96,8 @@ def clean_transactions_by_engine(
             result.stats.pop("engine", None)
             return result, {**source, "engine": "duckdb"}
     raw = read_table(spec, "transactions")
-    result = clean_stage.clean_transactions(raw, cfg.cleaning, as_of, test_customer_ids=test_customer_ids)
+    result = clean_transactions(raw, cfg.cleaning, as_of, test_customer_ids=test_customer_ids, con=con,
+                                clean_path=clean_path)
     source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
               "columns": list(raw.source_columns)}
     return result, {**source, "engine": "pandas"}
@@ -96,35 +108,29 @@ def clean_all(cfg: KitConfig, as_of, *, clean_path: str | Path | None = None,
     """:func:`kit.stages.clean.clean_all` with the transactions cleaned by the configured
     engine (:func:`clean_transactions_by_engine`); the same results either way.
 
-    ``clean_path`` (the run's ``transactions_clean.parquet``): the clean transactions are
-    written there -- by DuckDB itself (``COPY``, never through pandas) when DuckDB cleans,
-    else from the pandas frame -- and ``CleanResult.transactions`` is None: read the file,
-    or :func:`monthly` / :func:`purchase_amounts` of it, for what a page shows. The quality
-    report's ``coverage`` is then computed over the file. ``run_dir``: the run folder
-    (DuckDB spills to ``<run_dir>/work/duckdb_tmp`` unless ``engine.temp_directory`` says
-    otherwise).
+    ``clean_path`` (the run's ``transactions_clean.parquet``): DuckDB writes the clean
+    transactions there itself (``COPY``, never through pandas) and
+    ``CleanResult.transactions`` is None: read the file, or :func:`monthly` /
+    :func:`purchase_amounts` of it, for what a page shows. The quality report's ``coverage``
+    is then computed over the file. ``run_dir``: the run folder (DuckDB spills to
+    ``<run_dir>/work/duckdb_tmp`` unless ``engine.temp_directory`` says otherwise).
     """
-    con = connect(cfg.engine, run_dir=run_dir) if choose_engine(cfg) != "pandas" else None
+    con = connect(cfg.engine, run_dir=run_dir)
     try:
         clean_tx = functools.partial(clean_transactions_by_engine, cfg, as_of, con=con, clean_path=clean_path,
                                      run_dir=run_dir)
         result = clean_stage.clean_all(cfg, as_of, clean_tx=clean_tx)
         if clean_path is None:
             return result
-        if result.quality["engine"] == "duckdb":
-            cover = functools.partial(clean_stage.coverage, master=result.customers,
-                                      interactions=result.interactions, subscriptions=result.subscriptions,
-                                      usage=result.usage)
-            result.quality["coverage"] = duckdb_books.coverage(con, clean_path, cover, result.customers)
-        else:
-            Path(clean_path).parent.mkdir(parents=True, exist_ok=True)
-            result.transactions.to_parquet(clean_path)
+        cover = functools.partial(clean_stage.coverage, master=result.customers,
+                                  interactions=result.interactions, subscriptions=result.subscriptions,
+                                  usage=result.usage)
+        result.quality["coverage"] = duckdb_books.coverage(con, clean_path, cover, result.customers)
         result.transactions = None
         return result
     finally:
-        if con is not None:
-            con.close()
-            release_spill_folder(cfg.engine, run_dir)
+        con.close()
+        release_spill_folder(cfg.engine, run_dir)
 
 
 def monthly(path: str | Path, cfg: KitConfig | None = None, *, run_dir: str | Path | None = None) -> pd.DataFrame:

@@ -1,16 +1,17 @@
 """DuckDB engine, what the cleaning stage computes over the whole clean table, as SQL.
 
 So that the clean transactions can go from DuckDB straight to a Parquet file (``COPY ... TO``)
-without a pass through pandas, the stage's functions that read the whole clean table have
-their SQL form here, each with the pandas function's result:
+without a pass through pandas, what the cascade computes over the whole clean table is SQL
+here:
 
-* :func:`outlier_rule` -- :func:`kit.stages.clean.flag_outliers`. The ``quantile`` and
-  ``iqr`` thresholds are numpy's linear quantile (the one pandas calls) from the two order
-  statistics it interpolates, fetched in SQL: the same float to the last bit. ``zscore``
-  takes the mean and standard deviation of the log amounts in SQL (equal to ~1e-15).
-* :func:`books` -- :func:`kit.stages.clean.reconcile`: rows and amounts in = clean +
-  quarantined + merged, in whole cents summed as integers, and the row identity.
-* :func:`check_unique_lines` -- :func:`kit.stages.clean.orders.check_unique_lines`.
+* :func:`outlier_rule` -- ``cleaning.outliers``. The ``quantile`` and ``iqr`` thresholds are
+  numpy's linear quantile (the one pandas calls) from the two order statistics it
+  interpolates, fetched in SQL: the same float to the last bit (tested against numpy).
+  ``zscore`` takes the mean and standard deviation of the log amounts in SQL (~1e-15).
+* :func:`books` -- the books :func:`kit.stages.clean.reconcile` keeps for the other tables:
+  rows and amounts in = clean + quarantined + merged, in whole cents summed as integers,
+  and the row identity (tested equal).
+* :func:`check_unique_lines` -- each order line of the clean purchases once.
 * :func:`coverage`, :func:`monthly` and :func:`purchase_amounts` over a clean transactions
   Parquet file: :func:`kit.stages.clean.coverage`, :func:`kit.stages.clean.monthly` and the
   purchase amounts the amount chart draws.
@@ -84,9 +85,12 @@ def _quantile(con, values_sql: str, n: int, q: float, transform=None) -> np.floa
 
 
 def outlier_rule(con, purchases_sql: str, cleaning) -> dict[str, Any]:
-    """:func:`kit.stages.clean.flag_outliers` without the mask: ``method``, ``threshold``
-    (None when there is none) and ``count`` of purchases above it. ``purchases_sql``
-    selects the purchase amounts as column ``v`` (``amount > 0``, not a return)."""
+    """Unusually large purchases (``cleaning.outliers``): ``method``, ``threshold`` (currency;
+    None when there is none) and ``count`` of purchases above it. ``purchases_sql`` selects
+    the purchase amounts as column ``v`` (``amount > 0``, not a return).
+
+    ``iqr``: above exp(Q3 + k * IQR) of the log amounts; ``zscore``: z of the log amount above
+    z; ``quantile``: above the quantile; none below four purchases."""
     rule = cleaning.outliers
     n = int(con.sql(f"SELECT count(*) FROM ({purchases_sql})").fetchall()[0][0])
     threshold = None
@@ -175,8 +179,9 @@ def books(con, table: str, source_view: str, out: str = "tx_out") -> dict[str, A
 
 
 def check_unique_lines(con, table: str, clean_sql: str, line_cols: Sequence[str]) -> None:
-    """:func:`kit.stages.clean.orders.check_unique_lines` over the clean rows of
-    ``clean_sql`` (canonical columns): each order line of the purchases once."""
+    """Each order line (order id + ``line_cols``) of the purchases among the clean rows of
+    ``clean_sql`` (canonical columns) once. Raises :class:`ReconciliationError` (a bug of the
+    rules, never the data's fault: one line naming the line and its source rows) otherwise."""
     key = ["order_id", *line_cols]
     cols = ", ".join(_ident(c) for c in key)
     same = " AND ".join(f"c.{_ident(c)} IS NOT DISTINCT FROM d.{_ident(c)}" for c in key)

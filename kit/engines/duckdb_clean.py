@@ -1,14 +1,18 @@
-"""DuckDB engine, cleaning: the transaction cleaning cascade as SQL over the file.
+"""The transaction cleaning cascade, written once, as SQL run by DuckDB in process.
 
-The rows never enter pandas: reading, duplicate detection, the rule cascade, refund
-netting, the outlier threshold and the books are SQL, and DuckDB writes the clean rows to
-Parquet itself (``COPY ... TO``). The cascade -- the ordered rules, their reason codes and
-switches, the refund modes -- is :mod:`kit.stages.cascade`, the same definition the pandas
-stage (:func:`kit.stages.clean.clean_transactions`) runs; here each rule's row condition is
-written in SQL (:data:`CONDITIONS_SQL`). Values are parsed by kit.io's own parsers
-(:mod:`kit.engines.duckdb_values`); the stage's whole-table functions (outlier threshold,
-books, unique order lines) have their SQL forms in :mod:`kit.engines.duckdb_books`, tested
-equal. Only the quarantined and merged rows come back to pandas, for their details.
+This is the one implementation of the transaction-level cleaning rules: duplicate
+detection, the rule cascade, order conflicts, refund netting, the outlier threshold and the
+books are SQL, and DuckDB writes the clean rows to Parquet itself (``COPY ... TO``). It runs
+over a CSV or Parquet file DuckDB reads (:func:`clean_transactions_duckdb`, big files: the
+rows never enter pandas) or over the frame :func:`kit.io.read_table` read
+(:func:`clean_transactions`: Excel, whitespace-separated files, small files); both readers
+give the same strings, so both give the same result (tested on generated messy files). The
+order of the rules, their reason codes and switches and the refund modes are
+:mod:`kit.stages.cascade`; here each rule's row condition is SQL (:data:`CONDITIONS_SQL`).
+Values are parsed by kit.io's own parsers (:mod:`kit.engines.duckdb_values`); the
+whole-table steps (outlier threshold, books, unique order lines) are
+:mod:`kit.engines.duckdb_books`. Only the quarantined and merged rows come to pandas, for
+their details.
 
 Tables between the steps: ``tx_parsed`` (every row typed) and ``tx_out`` (every row's
 reason and net amount) are the two wide ones; the steps between are views over
@@ -28,7 +32,8 @@ import pyarrow.parquet as pq
 
 from kit.engines import duckdb_books
 from kit.engines.dialect import DUCKDB, sql_str
-from kit.engines.duckdb_source import Source, connect, open_transactions, source_info
+from kit.engines.duckdb_source import Source, connect, open_frame, open_transactions, source_info
+from kit.io import RawTable
 from kit.engines.duckdb_values import Parsed, register_map
 from kit.stages.cascade import (
     CONFLICT_MODES,
@@ -79,12 +84,10 @@ def clean_transactions_duckdb(
     table: str = "transactions",
     clean_path: str | Path | None = None,
 ):
-    """:func:`kit.stages.clean.clean_transactions` as DuckDB SQL over the configured file.
+    """The transaction cascade as DuckDB SQL over the configured file (CSV or Parquet).
 
     ``spec`` is the input's :class:`kit.core.config.InputTable` (``cfg.inputs.transactions``),
-    ``cleaning`` :class:`kit.core.config.Cleaning`. Same rules in the same order, same
-    reasons, details, refund netting, outlier flags and books as the pandas path (tested
-    equal on the bundled sample data and on generated files). Returns a
+    ``cleaning`` :class:`kit.core.config.Cleaning`. Returns a
     :class:`kit.stages.clean.TableResult`, whose ``stats`` also hold ``source`` (how the file
     was read, as :meth:`kit.io.RawTable.info`, and the header mapping) for the quality report.
 
@@ -94,13 +97,46 @@ def clean_transactions_duckdb(
     values to parse (kit.io's parsers) and the quarantined and merged rows.
 
     ``clean_path`` None: the clean rows come back as ``TableResult.clean`` (read from a
-    temporary Parquet file, the pandas stage's dtypes). ``clean_path`` given: they stay in
+    temporary Parquet file: text ids, nanosecond dates, float amounts). ``clean_path`` given: they stay in
     that Parquet file, ``TableResult.clean`` is an empty frame with the clean table's columns
     and dtypes, and ``stats["clean_file"]`` names the file.
     """
     con = con if con is not None else connect()
+    return _clean_source(con, open_transactions(con, spec, table), cleaning, as_of, test_customer_ids, table,
+                         clean_path)
+
+
+def clean_transactions(
+    raw: RawTable,
+    cleaning,
+    as_of,
+    *,
+    test_customer_ids=(),
+    con: duckdb.DuckDBPyConnection | None = None,
+    clean_path: str | Path | None = None,
+) -> TableResult:
+    """Clean an orders table already read by :func:`kit.io.read_table` (a
+    :class:`kit.io.RawTable`: strings, mapped): the same cascade as
+    :func:`clean_transactions_duckdb`, in DuckDB over the frame, for what only the pandas
+    reader reads (Excel, whitespace-separated files) and for small files.
+
+    Returns clean transactions with ``customer_id, order_id, order_date, amount`` [optional
+    canonical columns] ``is_return, is_outlier, source_row``; the quarantined and merged
+    rows; the reconciliation (raises :class:`kit.stages.clean.ReconciliationError` when the
+    books do not balance). ``test_customer_ids``: customers the master marks as test
+    accounts. ``con`` and ``clean_path`` as in :func:`clean_transactions_duckdb`.
+    """
+    con = con if con is not None else connect()
+    result = _clean_source(con, open_frame(con, raw, raw.table), cleaning, as_of, test_customer_ids, raw.table,
+                           clean_path)
+    for key in ("source", "engine"):  # the caller has the RawTable: how it was read is raw.info()
+        result.stats.pop(key, None)
+    return result
+
+
+def _clean_source(con, src: Source, cleaning, as_of, test_customer_ids, table: str,
+                  clean_path: str | Path | None) -> TableResult:
     as_of = pd.Timestamp(as_of).normalize()
-    src = open_transactions(con, spec, table)
     try:
         return _clean_sql(con, src, cleaning, as_of, set(test_customer_ids), table, clean_path)
     finally:
@@ -246,7 +282,7 @@ def _first_copies(rows_sql: str, key: str, out: str) -> str:
 
 def _test_accounts(con, pattern: str, listed: set[str], batch: int = 1_000_000) -> set[str]:
     """:func:`kit.stages.cascade.test_account_ids` of the distinct customer ids, read in
-    batches: Python's ``re`` decides (as in the pandas path), and only the matches are kept."""
+    batches: Python's ``re`` decides (the pattern is a Python regex in the config), and only the matches are kept."""
     if not pattern:
         return set(listed)
     found: set[str] = set()
@@ -259,7 +295,7 @@ def _test_accounts(con, pattern: str, listed: set[str], batch: int = 1_000_000) 
 def _duplicates(con, src: Source, active: bool, lines: list[str]) -> None:
     """``tx_dup``: the rows that copy an earlier one, with their first exact copy
     ``exact_first`` and their first copy after normalising ``first_row``
-    (:func:`kit.stages.clean.orders.order_duplicates`); every other row is its own first
+    (the order identity of :mod:`kit.stages.clean.orders`); every other row is its own first
     copy (``source_row``). Empty when the duplicate rule is off."""
     if not active:
         con.execute("CREATE OR REPLACE TEMP TABLE tx_dup AS SELECT CAST(NULL AS BIGINT) AS source_row, "
@@ -323,7 +359,7 @@ def _conflicts(con, cleaning, lines: list[str], active: bool) -> None:
 
 def _refunds(con, cleaning, has_oid: bool) -> dict[str, Any]:
     """``tx_out``: the final ``reason`` of each row, the netting ``factor`` and ``is_return``;
-    returns the refund statistics (``stats['refunds']`` of the pandas stage)."""
+    returns the refund statistics (``stats['refunds']``)."""
     mode = cleaning.refunds
     stats = {"mode": mode, "rows": 0, "sign_flipped": 0, "netted": 0, "unmatched": 0,
              "fully_refunded_orders": 0, "dropped": 0, "kept": 0}
@@ -380,7 +416,7 @@ def _refund_keys(con, tol_c: int) -> None:
     """``tx_keys``: per (customer, order id) with open purchases and open refunds (the orders
     a refund can touch), the order's cents, its refunds' cents, the net and whether it is
     refunded in full (net <= ``tol_c``) or in part; ``tx_alloc``: a partly refunded order's net spread over its lines in whole cents
-    (:func:`kit.stages.clean.orders.allocate_cents`: largest remainder, ties to the earlier row)."""
+    (largest remainder, ties to the earlier row)."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tx_keys AS
         WITH b AS (SELECT coalesce(cid, '') AS k, oid, coalesce(cents, 0) AS c, is_refund, reason0 IS NULL AS alive
@@ -424,7 +460,7 @@ def _margin_scale(con, optional: list[str]) -> float:
 
 def _clean_select(con, optional: list[str], has_oid: bool, threshold: float | None,
                   margin_scale: float) -> tuple[str, dict[str, int]]:
-    """The SELECT of the clean rows (the pandas stage's columns, typed: ``order_date`` a
+    """The SELECT of the clean rows (the clean table's columns, typed: ``order_date`` a
     nanosecond timestamp, outliers flagged above ``threshold``), and the count of values
     that did not parse per optional numeric column."""
     sel = ["cid AS customer_id",
@@ -453,7 +489,8 @@ def _clean_select(con, optional: list[str], has_oid: bool, threshold: float | No
 
 def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp,
                            cleaning) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The pandas stage's quarantine and merged frames, from ``tx_out``."""
+    """The quarantine and merged frames (:data:`kit.stages.clean.QUARANTINE_COLUMNS`,
+    :data:`kit.stages.clean.MERGED_COLUMNS`), from ``tx_out``."""
     has_oid, has_status = "order_id" in src.mapping, "status" in src.mapping
     raw_cols = ", ".join(f"r.{_ident(h)}" for h in src.columns)
     q = con.sql(f"""SELECT o.source_row, o.reason, o.cid, {'o.oid' if has_oid else 'NULL'} AS oid, o.signed,
@@ -480,7 +517,8 @@ def _quarantine_and_merged(con, src: Source, table: str, as_of: pd.Timestamp,
 
 
 def _clean_dtypes(clean: pd.DataFrame, optional: list[str], text_cols) -> pd.DataFrame:
-    """The dtypes of the pandas stage's clean transactions."""
+    """The clean transactions' dtypes in pandas (text ids, nanosecond dates, bool flags,
+    float numbers), whichever reader read the file."""
     out = {}
     for col in clean.columns:
         s = clean[col]
@@ -498,7 +536,7 @@ def _clean_dtypes(clean: pd.DataFrame, optional: list[str], text_cols) -> pd.Dat
 
 
 def _originals_json(rows: pd.DataFrame, columns: list[str]) -> list[str]:
-    """The source values of ``rows``, one JSON object per row (as the pandas stage writes them)."""
+    """The source values of ``rows``, one JSON object per row (as the other tables' quarantine writes them)."""
     if not len(rows):
         return []
     text = rows[columns].to_json(orient="records", lines=True, force_ascii=False)
@@ -506,7 +544,7 @@ def _originals_json(rows: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def _quarantine(q: pd.DataFrame, src: Source, table: str, as_of: pd.Timestamp, cleaning) -> pd.DataFrame:
-    """The pandas stage's quarantine frame (details from :func:`kit.stages.clean.order_details`)."""
+    """The quarantine frame (details from :func:`kit.stages.clean.order_details`)."""
     codes, params = order_details(q, as_of=as_of, order_id_column=src.mapping.get("order_id") is not None,
                                   max_amount=cleaning.max_amount, order_conflicts=cleaning.order_conflicts)
     n = len(q)

@@ -2,15 +2,14 @@
 
 For inputs too big for pandas on one laptop:
 
-* :func:`clean_transactions_duckdb` (:mod:`kit.engines.duckdb_clean`) applies the cleaning
-  cascade of :mod:`kit.stages.cascade` -- the one the pandas stage
-  :func:`kit.stages.clean.clean_transactions` runs -- as SQL over the transactions file,
-  CSV or Parquet, and gives the same clean table, quarantine, merged refunds and
-  reconciliation (tested equal on the bundled sample data and on generated files); with
-  ``clean_path`` DuckDB writes the clean table to Parquet itself, out of core. Values
-  are parsed by kit.io's own parsers, once per distinct value that is not plain
-  (:mod:`kit.engines.duckdb_values`). DuckDB reads UTF-8 only: a GBK / GB18030 / UTF-16 file
-  is first transcoded, streaming, to a temporary UTF-8 copy (:mod:`kit.engines.duckdb_source`).
+* :func:`clean_transactions_duckdb` (:mod:`kit.engines.duckdb_clean`) runs the cleaning
+  cascade -- written once, as SQL; its order and codes in :mod:`kit.stages.cascade` -- over
+  the transactions file, CSV or Parquet, read by DuckDB itself (the same cascade runs over a
+  frame the pandas reader read: :func:`kit.engines.clean_transactions`); with ``clean_path``
+  DuckDB writes the clean table to Parquet itself, out of core. Values are parsed by kit.io's
+  own parsers, once per distinct value that is not plain (:mod:`kit.engines.duckdb_values`).
+  DuckDB reads UTF-8 only: a GBK / GB18030 / UTF-16 file is first transcoded, streaming, to a
+  temporary UTF-8 copy (:mod:`kit.engines.duckdb_source`).
 * :func:`summary_duckdb` computes the per-customer table of
   :func:`kit.stages.summary.customer_summary` -- ``customer_id -> frequency, recency, T,
   monetary_value`` under lifetimes' conventions (day resolution) -- as one query (the SQL

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from kit.core import paths
 from kit.core.config import Engine
@@ -329,11 +330,35 @@ def _text_sql(col: str, duck_type: str) -> str:
 
 
 
+def open_frame(con: duckdb.DuckDBPyConnection, raw, table: str = "transactions") -> Source:
+    """Register a view ``raw_<table>`` of a file already read by :func:`kit.io.read_table`
+    (a :class:`kit.io.RawTable`: an Excel workbook, a whitespace-separated file, or any file
+    the pandas reader reads), in the shape :func:`open_transactions` gives a file DuckDB
+    reads itself, so that the one cleaning cascade (:mod:`kit.engines.duckdb_clean`) runs
+    over it. The readings, mapping and duplicate headers are the reader's."""
+    frame = raw.frame
+    headers = list(raw.source_columns)
+    cols = {h: pa.array(frame[h].astype(object).where(frame[h].notna(), "").to_numpy(), type=pa.string())
+            for h in headers}
+    cols[SOURCE_ROW] = pa.array(frame[SOURCE_ROW].to_numpy("int64"), type=pa.int64())
+    view = f"raw_{table}"
+    con.register(f"{view}_frame", pa.table(cols))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_frame ORDER BY {SOURCE_ROW}")
+    finally:
+        con.unregister(f"{view}_frame")
+    info = {"format": raw.format, "encoding": raw.encoding, "header_row": raw.header_row,
+            "delimiter": raw.delimiter, "sheet": raw.sheet, "rows": int(len(frame)),
+            "blank_rows_skipped": int(raw.blank_rows)}
+    return Source(view, headers, dict(raw.mapping), dict(raw.how), raw.path, raw.display_path, info,
+                  readings=dict(raw.readings), duplicates=dict(raw.duplicates))
+
+
 def source_info(src: Source) -> dict[str, Any]:
     """How the file was read, in the shapes the cleaning stage's quality report uses: ``info`` as
     :meth:`kit.io.RawTable.info` (``header_row`` 1-based), ``mapping``, ``how``, ``columns``."""
     info = {"path": src.display_path, "format": src.info["format"], "encoding": src.info["encoding"],
-            "sheet": None, "header_row": None if src.info["header_row"] is None else src.info["header_row"] + 1,
+            "sheet": src.info.get("sheet"), "header_row": None if src.info["header_row"] is None else src.info["header_row"] + 1,
             "delimiter": src.info["delimiter"], "rows": src.info["rows"],
             "blank_rows_skipped": src.info["blank_rows_skipped"],
             "readings": readings_info(src.readings, src.mapping), "duplicate_headers": dict(src.duplicates)}

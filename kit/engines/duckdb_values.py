@@ -1,6 +1,6 @@
 """DuckDB engine, values: the raw text view turned into typed values.
 
-Values are parsed by kit.io's own parsers, exactly as the pandas path parses them, but
+Values are parsed by kit.io's own parsers, exactly as :func:`kit.io.read_table`'s callers parse them, but
 only once per *distinct* raw value that is not plain: a plain ASCII id, an ISO date or a
 plain decimal number is converted in SQL, with the result the parsers give for it
 (exports repeat their odd values a lot). Each number and date column is read in the reading

@@ -1,10 +1,9 @@
-"""The transaction cleaning cascade, defined once for every engine.
+"""The transaction cleaning cascade's order, reason codes and switches.
 
-The pandas stage (:func:`kit.stages.clean.clean_transactions`) and the DuckDB engine
-(:func:`kit.engines.duckdb_clean.clean_transactions_duckdb`) both run the cascade from this
-module, so they differ in dialect only: each computes the row conditions named in
-:data:`TX_RULES` (pandas as boolean masks, DuckDB as SQL expressions) and the first rule
-that holds gives the row its reason code. What the conditions mean:
+The cascade runs as one SQL implementation (:mod:`kit.engines.duckdb_clean`), whichever
+reader read the file; this module says which rules apply, in which order, under which
+config switch: each rule names a row condition in :data:`TX_RULES`, the SQL writes it, and
+the first rule that holds gives the row its reason code. What the conditions mean:
 
 * ``is_copy``: an exact copy (every source value equal) of an earlier row; the first
   copy stays and is judged on its own;

@@ -47,7 +47,7 @@ where ``clean_amount`` is the source amount of the rows that ended clean (before
 ``merged_amount`` the refunds netted into them (negative), and ``clean_net_amount`` the sum
 of the clean table's ``amount``. :func:`reconcile` checks these on the output frames, exactly
 in whole cents (integers, no tolerance), and that no source row is missing or appears twice;
-:func:`~kit.stages.clean.orders.check_unique_lines` that no order line is in the clean
+:func:`kit.engines.duckdb_books.check_unique_lines` that no order line is in the clean
 table twice. Both raise :class:`ReconciliationError` (one line) when they do not hold.
 quality.json keeps the amounts as numbers rounded to the cent.
 
@@ -65,13 +65,15 @@ rules, listed in :mod:`~kit.stages.clean.subscriptions` (``end_before_start``,
 ``usage_conflict`` ...); the master's test accounts reach them as they reach interactions.
 
 Modules: :mod:`~kit.stages.clean.common` (reasons, results, triage, the quarantine frame),
-:mod:`~kit.stages.clean.orders` (order identity: duplicates after normalising, conflicts,
-cents), :mod:`~kit.stages.clean.transactions`, :mod:`~kit.stages.clean.master`,
+:mod:`~kit.stages.clean.orders` (order identity: cents, a conflict's detail),
+:mod:`~kit.stages.clean.transactions` (the orders table's columns and details), :mod:`~kit.stages.clean.master`,
 :mod:`~kit.stages.clean.interactions`, :mod:`~kit.stages.clean.subscriptions`,
 :mod:`~kit.stages.clean.usage`, :mod:`~kit.stages.clean.books` (reconciliation,
 coverage) and :mod:`~kit.stages.clean.pipeline` (:func:`clean_all`). The stage writes no
-words and reads with pandas; an engine injects its transactions cleaner into
-:func:`clean_all` (``kit.engines.clean_all``).
+words and reads with pandas. The transaction rules above are written once, as SQL over the
+orders, in :mod:`kit.engines.duckdb_clean` (their order and codes in
+:mod:`kit.stages.cascade`); ``kit.engines.clean_all`` injects that cleaner into
+:func:`clean_all`.
 """
 from kit.stages.clean.books import coverage, reconcile
 from kit.stages.clean.common import (
@@ -96,7 +98,7 @@ from kit.stages.clean.master import (
     clean_master,
     parse_flags,
 )
-from kit.stages.clean.pipeline import CleanTx, clean_all, clean_notes, pandas_clean_tx, source_of
+from kit.stages.clean.pipeline import CleanTx, clean_all, clean_notes, source_of
 from kit.stages.clean.subscriptions import (
     MONTHS_PER_PERIOD,
     check_billing_period,
@@ -105,23 +107,15 @@ from kit.stages.clean.subscriptions import (
     header_period,
     unknown_words,
 )
-from kit.stages.clean.transactions import (
-    CANONICAL_OPTIONAL_TX,
-    TEXT_COLUMNS_TX,
-    clean_transactions,
-    flag_outliers,
-    monthly,
-    net_refunds,
-    order_details,
-)
+from kit.stages.clean.transactions import CANONICAL_OPTIONAL_TX, TEXT_COLUMNS_TX, monthly, order_details
 from kit.stages.clean.usage import clean_usage, coverage_shares, response_unit
 
 __all__ = [
     "CANONICAL_OPTIONAL_TX", "FLAG_FALSE", "FLAG_TRUE", "GROWTH_STAGES", "INTERACTION_TYPES", "MAX_LISTED",
     "MERGED_COLUMNS", "MERGED_REASON", "QUARANTINE_COLUMNS", "REASONS", "TABLES", "TEXT_COLUMNS_TX",
     "CleanResult", "CleanTx", "ReconciliationError", "TableResult", "clean_all", "clean_interactions",
-    "clean_master", "clean_notes", "clean_transactions", "coverage", "detail_json", "flag_outliers", "monthly",
-    "net_refunds", "normalize_scores", "order_details", "pandas_clean_tx", "parse_flags", "reconcile", "source_of",
+    "clean_master", "clean_notes", "coverage", "detail_json", "monthly",
+    "normalize_scores", "order_details", "parse_flags", "reconcile", "source_of",
     # subscriptions and usage (issue 13)
     "AMOUNT_COLUMN", "MONTHS_PER_PERIOD", "check_billing_period", "clean_subscriptions", "clean_usage", "coverage_shares",
     "fallback_period", "header_period", "month_dates", "response_unit", "unknown_words",

@@ -15,7 +15,6 @@ from kit.stages.clean.common import AMOUNT_COLUMN, TABLES, CleanResult, TableRes
 from kit.stages.clean.interactions import clean_interactions
 from kit.stages.clean.master import clean_master
 from kit.stages.clean.subscriptions import clean_subscriptions
-from kit.stages.clean.transactions import clean_transactions
 from kit.stages.clean.usage import clean_usage
 
 #: The optional tables, cleaned after the master (whose test accounts reach them).
@@ -31,19 +30,6 @@ def source_of(raw: RawTable) -> dict[str, Any]:
     """How a file was read, as the quality report lists it."""
     return {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
             "columns": list(raw.source_columns), "encoding": raw.encoding}
-
-
-def pandas_clean_tx(cfg: KitConfig, as_of: pd.Timestamp) -> CleanTx:
-    """The transactions cleaner of the pandas path: :func:`kit.io.read_table`, then
-    :func:`clean_transactions`."""
-    def clean_tx(test_customer_ids: Iterable[str] = ()) -> tuple[TableResult, dict[str, Any]]:
-        raw = read_table(cfg.inputs.transactions, "transactions")
-        result = clean_transactions(raw, cfg.cleaning, as_of, test_customer_ids=test_customer_ids)
-        source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
-                  "columns": list(raw.source_columns)}
-        return result, {**source, "engine": "pandas"}
-
-    return clean_tx
 
 
 def _clean_tables(cfg: KitConfig, as_of: pd.Timestamp, clean_tx: CleanTx):
@@ -187,19 +173,19 @@ def subscription_notes(quality: dict[str, Any]) -> list[Note]:
     return notes
 
 
-def clean_all(cfg: KitConfig, as_of: pd.Timestamp, *, clean_tx: CleanTx | None = None) -> CleanResult:
+def clean_all(cfg: KitConfig, as_of: pd.Timestamp, *, clean_tx: CleanTx) -> CleanResult:
     """Read and clean every configured input, reconcile each table, gather the quality report.
 
     ``clean_tx(test_customer_ids=...)`` cleans the transactions and says how the file was
-    read (``(TableResult, source)``); the engines layer injects its engine's cleaner
-    (:func:`kit.engines.clean_all`). None: the pandas path (:func:`pandas_clean_tx`).
+    read (``(TableResult, source)``); the engines layer, where the transaction cascade is
+    written once as SQL, injects it (:func:`kit.engines.clean_all`: call that one).
 
     Raises :class:`kit.io.InputError` for an input that cannot be read or mapped, and
     :class:`ReconciliationError` when a table's books do not balance.
     """
     as_of = pd.Timestamp(as_of).normalize()
     with step("clean", "every input read, cleaned and reconciled"):
-        results, sources = _clean_tables(cfg, as_of, clean_tx or pandas_clean_tx(cfg, as_of))
+        results, sources = _clean_tables(cfg, as_of, clean_tx)
     quarantine = pd.concat([r.quarantine for r in results.values()], ignore_index=True)
     merged = pd.concat([r.merged for r in results.values()], ignore_index=True)
     quality = _jsonable(_quality(cfg.cleaning, as_of, results, sources))
