@@ -46,10 +46,12 @@ def mbg_hyp_part(params: Mapping[str, float], t, x, T) -> np.ndarray:
     return _hyp_part({**params, "b": params["b"] + 1.0}, t, x, T)
 
 
-def mbg_factor(params: Mapping[str, float], x, tx, T) -> np.ndarray:
-    """``(a + b + x) / (a - 1) * P(alive)``: E[Y(t) | .] = factor * hyp_part(t)."""
+def mbg_factor(params: Mapping[str, float], x, tx, T, alive=None) -> np.ndarray:
+    """``(a + b + x) / (a - 1) * P(alive)``: E[Y(t) | .] = factor * hyp_part(t). ``alive``:
+    :func:`mbg_p_alive` of the same rows and parameters when the caller has it."""
     x = np.asarray(x, dtype=float)
-    return (params["a"] + params["b"] + x) / (params["a"] - 1) * mbg_p_alive(params, x, tx, T)
+    alive = mbg_p_alive(params, x, tx, T) if alive is None else np.asarray(alive, dtype=float)
+    return (params["a"] + params["b"] + x) / (params["a"] - 1) * alive
 
 
 def mbg_conditional_expected(params: Mapping[str, float], t, x, tx, T) -> np.ndarray:
@@ -75,11 +77,14 @@ def pareto_p_alive(params: Mapping[str, float], x, tx, T) -> np.ndarray:
     return expit(e1 - e2)
 
 
-def pareto_factor(params: Mapping[str, float], x, tx, T) -> np.ndarray:
-    """``P(alive) (r + x) (beta + T) / (alpha + T)``: E[Y(t) | .] = factor * time_part(t, T)."""
+def pareto_factor(params: Mapping[str, float], x, tx, T, alive=None) -> np.ndarray:
+    """``P(alive) (r + x) (beta + T) / (alpha + T)``: E[Y(t) | .] = factor * time_part(t, T).
+    ``alive``: :func:`pareto_p_alive` of the same rows and parameters when the caller has it
+    (its hypergeometric terms are the costly part)."""
     r, alpha, s, beta = _pareto_tuple(params)
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
-    return pareto_p_alive(params, x, tx, T) * (r + x) * (beta + T) / (alpha + T)
+    alive = pareto_p_alive(params, x, tx, T) if alive is None else np.asarray(alive, dtype=float)
+    return alive * (r + x) * (beta + T) / (alpha + T)
 
 
 def pareto_time_part(params: Mapping[str, float], t, T) -> np.ndarray:

@@ -114,7 +114,7 @@ def _pattern_draws(count: BgNbdResult, draws: Draws, x, tx, T, horizon_months: i
         pa[:, d] = res.p_alive(pat[:, 0], pat[:, 1], pat[:, 2])
         ep[:, d], disc[:, d] = discounted_expected_purchases(
             res, pat[:, 0], pat[:, 1], pat[:, 2], horizon_months=horizon_months,
-            discount_rate_monthly=rate, periods_per_month=ppm)
+            discount_rate_monthly=rate, periods_per_month=ppm, p_alive=pa[:, d])
     return inv.ravel(), pa, ep, disc
 
 

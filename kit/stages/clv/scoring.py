@@ -38,6 +38,7 @@ def discounted_expected_purchases(
     horizon_months: int = 12,
     discount_rate_monthly: float = 0.01,
     periods_per_month: float = 4.345,
+    p_alive: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected purchases over the horizon, undiscounted and discounted by month.
 
@@ -45,6 +46,8 @@ def discounted_expected_purchases(
     ``periods_per_month``: lifetimes' ``_customer_lifetime_value`` without the spend factor.
     The hypergeometric part of FHL05 eq. (10), which does not depend on ``t_x``, is evaluated
     once per distinct ``(x, T)`` pair as one (pairs x H+1) matrix; the rest once per customer.
+    ``p_alive``: ``bgnbd.p_alive`` of these customers when the caller has computed it (the
+    MBG/NBD and Pareto/NBD expectations are built on it; it is then not computed twice).
 
     Returns
     -------
@@ -64,7 +67,7 @@ def discounted_expected_purchases(
         hyp[:, 0] = 0.0
         discount = (1.0 + discount_rate_monthly) ** -months[1:].astype(float)
         per_pair = np.einsum("ij,j->i", np.diff(hyp, axis=1), discount)  # no threaded BLAS
-        factor = _factor(bgnbd.kind_, prm, x, tx, T)
+        factor = _factor(bgnbd.kind_, prm, x, tx, T, p_alive)
     return factor * hyp[pair, -1], factor * per_pair[pair]
 
 
@@ -77,12 +80,13 @@ def _time_part(kind: str, prm, t, x, T) -> np.ndarray:
     return _hyp_part(prm, t, x, T)
 
 
-def _factor(kind: str, prm, x, tx, T) -> np.ndarray:
-    """The rest of E[Y(t) | x, t_x, T]: ``E = factor * time_part``, per model."""
+def _factor(kind: str, prm, x, tx, T, alive=None) -> np.ndarray:
+    """The rest of E[Y(t) | x, t_x, T]: ``E = factor * time_part``, per model (``alive``:
+    P(alive) of the rows, when known)."""
     if kind == "mbgnbd":
-        return forms.mbg_factor(prm, x, tx, T)
+        return forms.mbg_factor(prm, x, tx, T, alive)
     if kind == "pareto_nbd":
-        return forms.pareto_factor(prm, x, tx, T)
+        return forms.pareto_factor(prm, x, tx, T, alive)
     return _first(prm, x) / _denominator(prm, x, tx, T)
 
 
@@ -170,11 +174,12 @@ def score(
     bgnbd._require()
     ppm = _score_periods_per_month(bgnbd, horizon_months, time_unit, periods_per_month)
     f, r, t, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    alive = bgnbd.p_alive(f, r, t)
     expected, discounted = discounted_expected_purchases(
         bgnbd, f, r, t, horizon_months=horizon_months,
-        discount_rate_monthly=discount_rate_monthly, periods_per_month=ppm)
+        discount_rate_monthly=discount_rate_monthly, periods_per_month=ppm, p_alive=alive)
     margin_v = _margin_values(summary.index, margin)
-    out = pd.DataFrame({"p_alive": bgnbd.p_alive(f, r, t), "exp_purchases": expected}, index=summary.index)
+    out = pd.DataFrame({"p_alive": alive, "exp_purchases": expected}, index=summary.index)
     if gg is not None and gg.computed_:
         spend = spend_summary(summary)
         out["exp_avg_value"] = gg.expected_avg_value(spend["frequency"].to_numpy(dtype=float), m)
