@@ -135,3 +135,19 @@ def test_read_optional_is_none_for_an_artifact_never_written(tmp_path):
     assert ctx.read_optional("usage_clean") is None
     ctx.write_parquet("usage_clean", pd.DataFrame({"logins": [3]}))
     assert ctx.read_optional("usage_clean")["logins"].tolist() == [3]
+
+
+def test_a_notebook_reads_only_the_columns_it_names(tmp_path):
+    """ctx.read_parquet(columns=...): the named columns the file has, in that order; the
+    customer index comes back with them."""
+    cfg = load_config(ROOT / "configs" / "demo.yml")
+    ctx = RunContext(cfg=cfg, run_dir=tmp_path, as_of=pd.Timestamp("2024-06-30"), lang="zh")
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"], "amount": [1.0, 2.0],
+                       "category": ["x", "y"]})
+    ctx.write_parquet("transactions_clean", tx)
+    got = ctx.read_parquet("transactions_clean", columns=("customer_id", "amount", "is_return"))
+    assert list(got.columns) == ["customer_id", "amount"] and got["amount"].tolist() == [1.0, 2.0]
+    ctx.write_customers(pd.DataFrame({"tier": ["high", "low"], "clv": [3.0, 4.0]},
+                                     index=pd.Index(["a", "b"], name="customer_id")))
+    spine = ctx.read_parquet("customers", columns=["clv"])
+    assert list(spine.columns) == ["clv"] and spine.index.name == "customer_id"

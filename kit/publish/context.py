@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
+import pyarrow.parquet as pq
 from IPython.display import HTML, Markdown, display
 
 from kit.core import paths
@@ -83,13 +84,18 @@ class RunContext:
     def has(self, name: str) -> bool:
         return self.artifact(name).exists()
 
-    def read_parquet(self, name: str) -> pd.DataFrame:
+    def read_parquet(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The artifact ``name``; ``columns``: only those of them the file has (a notebook
+        reads what it needs: the clean transactions of a client can hold a dozen columns)."""
         p = self.artifact(name)
         if not p.exists():
             raise FileNotFoundError(
                 f"{p} is missing: run the notebooks in order (01_clean first) or `kit run`"
             )
-        return pd.read_parquet(p)
+        if columns is not None:
+            present = set(pq.read_schema(p).names)
+            columns = [c for c in columns if c in present]
+        return pd.read_parquet(p, columns=columns)
 
     def use_language(self, lang: str | None) -> None:
         """Present in ``lang`` until called with None (the run's language again). Twin cells

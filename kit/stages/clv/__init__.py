@@ -61,6 +61,7 @@ from kit.stages.clv.assess import (
     model_params_json,
     spine_with_scores,
     topic,
+    TRANSACTION_COLUMNS,
     transaction_mask,
 )
 from kit.stages.clv.closed_forms import (
@@ -145,5 +146,5 @@ __all__ = [
     "discounted_expected_purchases", "expected_purchases_matrix", "fit_bgnbd", "fit_gamma_gamma",
     "gamma_gamma_log_likelihood", "holdout_split", "holdout_validation", "model_params_json",
     "naive_holdout_purchases", "p_alive_by_churn_risk", "p_alive_matrix", "roi_table", "score",
-    "spine_with_scores", "spend_summary", "topic", "transaction_mask",
+    "spine_with_scores", "spend_summary", "topic", "transaction_mask", "TRANSACTION_COLUMNS",
 ]

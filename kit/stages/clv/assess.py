@@ -88,6 +88,10 @@ class ClvAssessment:
         return out
 
 
+#: The clean transactions' columns the CLV stage reads (a notebook reads only these).
+TRANSACTION_COLUMNS = ("customer_id", "order_date", "amount", "is_return")
+
+
 def transaction_mask(transactions: pd.DataFrame) -> pd.Series:
     """Rows the purchase-count models count: purchases and zero-amount orders.
 
