@@ -202,7 +202,8 @@ class Engine(Defaulted):
 
     name: Literal["pandas", "duckdb", "spark"]
     duckdb_min_bytes: int = Field(
-        ge=0, description="inputs larger than this use DuckDB even under 'pandas'"
+        ge=0, description="orders files larger than this are read by DuckDB even under 'pandas' "
+        "(the cleaning SQL is the same whichever reader reads)"
     )
     spark_master: str
     memory_limit: str | None = Field(
