@@ -235,6 +235,31 @@ def test_persona_label_example():
     assert PP.persona_labels(tags, "en")["B"] == "1 order in 90 days · multi-channel"
 
 
+def test_persona_labels_built_once_per_tag_combination_are_the_row_by_row_labels():
+    """persona_labels builds each distinct combination of tags once and spreads it: the same
+    labels as building every row (missing values, multi-valued tags, counts, both languages)."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    tags = P.empty_tags(pd.Index([f"C{i:05d}" for i in range(n)], name="customer_id"))
+
+    def pick(values):
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    tags["tag_region"] = pick(["长三角", "珠三角", None])
+    tags["tag_industry"] = pick(["新能源汽车制造", "电子", None, None])
+    tags["tag_decision_role"] = pick(["technical|procurement", "procurement", None])
+    tags["tag_core_pain"] = pick(["cares about equipment stability|cares about energy use", None])
+    tags["tag_hidden_need"] = pick(["cares about energy use", None, None])
+    tags["tag_recent_orders"] = pd.array(pick([0, 1, 2, 5, None]), dtype="Int64")
+    tags["tag_channel"] = pick(["online", "mixed", "offline", None])
+    tags["tag_category"] = pick(["设备|服务", "耗材", None])
+    for lang in ("zh", "en"):
+        once = PP.persona_labels(tags, lang)
+        rows = PP._labels(tags, lang, None, 4, " · ").rename("persona_label")
+        pd.testing.assert_series_equal(once, rows)
+        assert once.nunique() > 20
+
+
 # --------------------------------------------------------------------------------------
 # Clustering
 # --------------------------------------------------------------------------------------

@@ -106,6 +106,22 @@ def persona_labels(tags: pd.DataFrame, lang: str, cfg_personas: Personas | None 
     -------
     Series ``persona_label`` (str)
     """
+    # a label is a function of its row's tags alone: build it once per distinct combination
+    # (a few thousand at a million customers) and spread it by the rows' group codes
+    key = tags[list(LABEL_INPUTS)]
+    codes = key.groupby(list(LABEL_INPUTS), dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    labels = _labels(key.iloc[first], lang, cfg_personas, max_parts, sep)
+    return pd.Series(labels.to_numpy()[codes], index=tags.index, dtype="str", name="persona_label")
+
+
+#: The tags a persona label reads (:func:`persona_labels`).
+LABEL_INPUTS = ("tag_core_pain", "tag_hidden_need", "tag_decision_concern", "tag_channel", "tag_region",
+                "tag_industry", "tag_decision_role", "tag_recent_orders", "tag_category")
+
+
+def _labels(tags: pd.DataFrame, lang: str, cfg_personas: Personas | None, max_parts: int, sep: str) -> pd.Series:
+    """:func:`persona_labels` row by row (vectorised over the rows given)."""
     cfg = cfg_personas or Personas()
     pain = _first(tags["tag_core_pain"]).fillna(_first(tags["tag_hidden_need"])).fillna(
         _first(tags["tag_decision_concern"]))
