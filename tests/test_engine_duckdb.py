@@ -1,4 +1,5 @@
-"""kit.engines.duckdb_engine: the DuckDB engine gives the pandas path's numbers.
+"""kit.engines.duckdb_engine: DuckDB reading the files itself gives the numbers of the pandas
+reader's path (the same cleaning SQL over the frame kit.io read) and of the numpy summary.
 
 The summary is compared with :func:`kit.summary.customer_summary` to 1e-9 on the bundled
 sample data (cleaned by the pandas path), on simulated BG/NBD data, and on tiny inline
@@ -40,7 +41,7 @@ def assert_same_summary(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1
 
 @pytest.fixture(scope="module")
 def sample_clean():
-    """The bundled sample's transactions, cleaned by the pandas path (kit.clean)."""
+    """The bundled sample's transactions, read by the pandas reader and cleaned (kit.engines.clean_all)."""
     cfg = load_config(paths.DEFAULT_CONFIG)
     return engines.clean_all(cfg, pd.Timestamp(AS_OF)).transactions
 

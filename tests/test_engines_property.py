@@ -1,10 +1,11 @@
-"""One cleaning cascade, two engines: the pandas stage and the DuckDB SQL agree on any file.
+"""One cleaning cascade, two readers: the SQL cascade gives the same result whether DuckDB
+reads the file itself or runs over the frame kit.io's pandas reader read, on any file.
 
 Hypothesis writes small messy transaction CSVs (exact duplicates, the same rows re-exported
 in another style, one order id with different content, orders of several lines, bad, odd and
 implausible amounts, bad and odd dates, refunds by sign and by status, zero amounts, cancelled
 orders, test accounts, future dates, missing ids, with and without order id, status and
-category columns) and both paths clean them under every refunds mode, conflict rule and rule
+category columns) and both readers feed them to the cascade under every refunds mode, conflict rule and rule
 switch. Clean rows, quarantine (rows, reasons,
 details), merged refunds, books and statistics must be identical, and so must the customer
 summary computed from the clean rows (pandas :func:`customer_summary` of the purchases vs
