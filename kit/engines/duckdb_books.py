@@ -26,7 +26,8 @@ import pandas as pd
 
 from kit.engines.dialect import DUCKDB, sql_str
 from kit.stages.clean import MERGED_REASON, ReconciliationError
-from kit.stages.clean.orders import CENTS_SQL, money
+from kit.stages.clean.books import amount_problems, close_books, identity_problem, row_count_problems
+from kit.stages.clean.orders import CENTS_SQL
 from kit.stages.features import purchase_sql
 
 _ident = DUCKDB.ident
@@ -115,11 +116,6 @@ def outlier_rule(con, purchases_sql: str, cleaning) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 
 
-def _fmt(cents: int) -> str:
-    """Cents in a one-line message, as the pandas stage's books write them."""
-    return f"{money(cents):,.2f}" if abs(cents) < 10 ** 17 else f"{money(cents):.6g}"
-
-
 def books(con, table: str, source_view: str, out: str = "tx_out") -> dict[str, Any]:
     """:func:`kit.stages.clean.reconcile` of the rows of ``out`` (one per source row of
     ``source_view``; ``reason`` NULL: clean, :data:`MERGED_REASON`: merged, else
@@ -146,35 +142,21 @@ def books(con, table: str, source_view: str, out: str = "tx_out") -> dict[str, A
                coalesce(sum(CAST({src_c} AS HUGEINT)) FILTER (WHERE {merged}), 0),
                coalesce(sum(CAST({net_c} AS HUGEINT)) FILTER (WHERE reason IS NULL), 0)
         FROM {out}""").fetchall()[0]
-    n_src, n_out = int(src_rows[0]), int(row[0])
+    n_src = int(src_rows[0])
     n_clean, n_quar, n_merged = (int(v) for v in row[3:6])
     source, cleaned, quarantined, merged_c, clean_net = (int(v) for v in row[6:])
     out_books: dict[str, Any] = {"source_rows": n_src, "clean_rows": n_clean, "quarantined_rows": n_quar,
                                  "merged_rows": n_merged}
-    problems = []
-    if n_src != n_clean + n_quar + n_merged:
-        problems.append(f"rows: source {n_src} != clean {n_clean} + quarantined {n_quar} + merged {n_merged}")
+    problems = row_count_problems(out_books)
     if tuple(src_rows) != tuple(row[:3]):  # the row numbers' count, sum and sum of squares: the same rows
         lost = [int(r[0]) for r in con.sql(f"SELECT source_row FROM {source_view} ANTI JOIN {out} USING (source_row) "
                                            "ORDER BY source_row LIMIT 10").fetchall()]
         twice = [int(r[0]) for r in con.sql(f"SELECT source_row FROM {out} GROUP BY source_row HAVING count(*) > 1 "
                                             "ORDER BY source_row LIMIT 10").fetchall()]
-        problems.append(f"row identity: source rows lost {lost}, counted twice {twice}")
-    out_books.update({"source_amount": money(source), "clean_amount": money(cleaned),
-                      "quarantined_amount": money(quarantined), "merged_amount": money(merged_c),
-                      "clean_net_amount": money(clean_net)})
-    gap = source - (cleaned + quarantined + merged_c)
-    if gap:
-        problems.append(f"amounts: source {_fmt(source)} != clean {_fmt(cleaned)} + quarantined "
-                        f"{_fmt(quarantined)} + merged {_fmt(merged_c)} (gap {_fmt(gap)})")
-    net_gap = clean_net - (cleaned + merged_c)
-    if net_gap:
-        problems.append(f"net amounts: clean table {_fmt(clean_net)} != clean rows {_fmt(cleaned)} "
-                        f"+ netted refunds {_fmt(merged_c)} (gap {_fmt(net_gap)})")
-    out_books["balanced"] = not problems
-    if problems:
-        out_books["problems"] = problems
-        raise ReconciliationError(f"{table}: the books do not balance: " + "; ".join(problems))
+        problems.append(identity_problem(lost, twice))
+    problems += amount_problems(out_books, source=source, cleaned=cleaned, quarantined=quarantined,
+                                merged=merged_c, clean_net=clean_net)
+    close_books(table, out_books, problems)
     return out_books
 
 

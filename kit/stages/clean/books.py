@@ -45,53 +45,73 @@ def reconcile(
         "source_rows": int(len(src)), "clean_rows": int(len(parts[0])),
         "quarantined_rows": int(len(parts[1])), "merged_rows": int(len(parts[2])),
     }
-    problems = []
-    if books["source_rows"] != books["clean_rows"] + books["quarantined_rows"] + books["merged_rows"]:
-        problems.append(
-            f"rows: source {books['source_rows']} != clean {books['clean_rows']} + quarantined "
-            f"{books['quarantined_rows']} + merged {books['merged_rows']}")
+    problems = row_count_problems(books)
     together = np.sort(np.concatenate(parts))
     if len(together) != len(src) or not np.array_equal(together, np.sort(src)):
         seen, counts = np.unique(together, return_counts=True)
         twice = seen[counts > 1][:10].tolist()
         lost = np.setdiff1d(src, together)[:10].tolist()
-        problems.append(f"row identity: source rows lost {lost}, counted twice {twice}")
+        problems.append(identity_problem(lost, twice))
     if source_amounts is not None:
-        problems += _amount_books(books, src, parts[0], source_amounts, clean[amount_column], quarantine, merged)
+        cents = pd.Series(to_cents(np.asarray(source_amounts, dtype="float64")), index=src)
+        problems += amount_problems(
+            books, source=exact_sum(cents.to_numpy()),
+            cleaned=exact_sum(cents.to_numpy()[np.isin(src, parts[0])]),
+            quarantined=exact_sum(to_cents(quarantine["amount"].to_numpy("float64"))),
+            merged=exact_sum(to_cents(merged["amount"].to_numpy("float64"))),
+            clean_net=exact_sum(to_cents(clean[amount_column].to_numpy("float64"))))
     else:
         books.update({k: None for k in ("source_amount", "clean_amount", "quarantined_amount",
                                         "merged_amount", "clean_net_amount")})
+    return close_books(table, books, problems, raise_on_error)
+
+
+# The checks of the books, shared by :func:`reconcile` (frames) and the SQL books of the
+# transactions (:func:`kit.engines.duckdb_books.books`): one wording, one rule.
+
+
+def row_count_problems(books: dict[str, Any]) -> list[str]:
+    """``source_rows = clean_rows + quarantined_rows + merged_rows``, or the problem."""
+    n = [books[k] for k in ("source_rows", "clean_rows", "quarantined_rows", "merged_rows")]
+    if n[0] == n[1] + n[2] + n[3]:
+        return []
+    return [f"rows: source {n[0]} != clean {n[1]} + quarantined {n[2]} + merged {n[3]}"]
+
+
+def identity_problem(lost: list[int], twice: list[int]) -> str:
+    """The row-identity problem: source rows the output lost, rows it counted twice."""
+    return f"row identity: source rows lost {lost}, counted twice {twice}"
+
+
+def amount_problems(books: dict[str, Any], *, source: int, cleaned: int, quarantined: int, merged: int,
+                    clean_net: int) -> list[str]:
+    """The amounts of the books from whole-cent totals (exact integers): recorded in ``books``
+    as currency rounded to the cent, and checked: ``source = clean + quarantined + merged``
+    and ``clean_net = clean + merged``. Returns the problems found."""
+    books.update({"source_amount": money(source), "clean_amount": money(cleaned),
+                  "quarantined_amount": money(quarantined), "merged_amount": money(merged),
+                  "clean_net_amount": money(clean_net)})
+    problems = []
+    gap = source - (cleaned + quarantined + merged)
+    if gap:
+        problems.append(f"amounts: source {_fmt(source)} != clean {_fmt(cleaned)} + quarantined "
+                        f"{_fmt(quarantined)} + merged {_fmt(merged)} (gap {_fmt(gap)})")
+    net_gap = clean_net - (cleaned + merged)
+    if net_gap:
+        problems.append(f"net amounts: clean table {_fmt(clean_net)} != clean rows {_fmt(cleaned)} "
+                        f"+ netted refunds {_fmt(merged)} (gap {_fmt(net_gap)})")
+    return problems
+
+
+def close_books(table: str, books: dict[str, Any], problems: list[str], raise_on_error: bool = True) -> dict[str, Any]:
+    """``books`` with ``balanced`` (and ``problems``); raises :class:`ReconciliationError`,
+    one line naming the table, when they do not balance (unless ``raise_on_error`` is False)."""
     books["balanced"] = not problems
     if problems:
         books["problems"] = problems
         if raise_on_error:
             raise ReconciliationError(f"{table}: the books do not balance: " + "; ".join(problems))
     return books
-
-
-def _amount_books(books: dict[str, Any], src: np.ndarray, clean_rows: np.ndarray, source_amounts,
-                  clean_amounts: pd.Series, quarantine: pd.DataFrame, merged: pd.DataFrame) -> list[str]:
-    """The amount part of :func:`reconcile`, in whole cents (exact integers); the problems found."""
-    cents = pd.Series(to_cents(np.asarray(source_amounts, dtype="float64")), index=src)
-    source = exact_sum(cents.to_numpy())
-    in_clean = np.isin(src, clean_rows)
-    cleaned = exact_sum(cents.to_numpy()[in_clean])
-    quarantined = exact_sum(to_cents(quarantine["amount"].to_numpy("float64")))
-    merged_c = exact_sum(to_cents(merged["amount"].to_numpy("float64")))
-    clean_net = exact_sum(to_cents(clean_amounts.to_numpy("float64")))
-    books.update({"source_amount": money(source), "clean_amount": money(cleaned),
-                  "quarantined_amount": money(quarantined), "merged_amount": money(merged_c),
-                  "clean_net_amount": money(clean_net)})
-    problems = []
-    gap = source - (cleaned + quarantined + merged_c)
-    if gap:
-        problems.append(f"amounts: source {_fmt(source)} != clean {_fmt(cleaned)} + quarantined "
-                        f"{_fmt(quarantined)} + merged {_fmt(merged_c)} (gap {_fmt(gap)})")
-    net_gap = clean_net - (cleaned + merged_c)
-    if net_gap:
-        problems.append(f"net amounts: clean table {_fmt(clean_net)} != clean rows {_fmt(cleaned)} "
-                        f"+ netted refunds {_fmt(merged_c)} (gap {_fmt(net_gap)})")
-    return problems
 
 
 def _fmt(cents: int) -> str:
