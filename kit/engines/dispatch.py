@@ -18,7 +18,7 @@ from kit.core import paths
 from kit.core.config import KitConfig
 from kit.engines import duckdb_books
 from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb
-from kit.engines.duckdb_source import connect, release_spill_folder
+from kit.engines.duckdb_source import connection
 from kit.io import read_table
 from kit.stages import clean as clean_stage
 from kit.stages.clean import CleanResult, TableResult
@@ -76,13 +76,9 @@ def clean_transactions_by_engine(
         ``engine``.
     """
     if con is None:
-        con = connect(cfg.engine, run_dir=run_dir)
-        try:
+        with connection(cfg.engine, run_dir=run_dir) as con:
             return clean_transactions_by_engine(cfg, as_of, test_customer_ids, con=con, clean_path=clean_path,
                                                 run_dir=run_dir)
-        finally:
-            con.close()
-            release_spill_folder(cfg.engine, run_dir)
     engine = choose_engine(cfg)
     spec = cfg.inputs.transactions
     if engine != "pandas":
@@ -115,8 +111,7 @@ def clean_all(cfg: KitConfig, as_of, *, clean_path: str | Path | None = None,
     is then computed over the file. ``run_dir``: the run folder (DuckDB spills to
     ``<run_dir>/work/duckdb_tmp`` unless ``engine.temp_directory`` says otherwise).
     """
-    con = connect(cfg.engine, run_dir=run_dir)
-    try:
+    with connection(cfg.engine, run_dir=run_dir) as con:
         clean_tx = functools.partial(clean_transactions_by_engine, cfg, as_of, con=con, clean_path=clean_path,
                                      run_dir=run_dir)
         result = clean_stage.clean_all(cfg, as_of, clean_tx=clean_tx)
@@ -128,29 +123,18 @@ def clean_all(cfg: KitConfig, as_of, *, clean_path: str | Path | None = None,
         result.quality["coverage"] = duckdb_books.coverage(con, clean_path, cover, result.customers)
         result.transactions = None
         return result
-    finally:
-        con.close()
-        release_spill_folder(cfg.engine, run_dir)
 
 
 def monthly(path: str | Path, cfg: KitConfig | None = None, *, run_dir: str | Path | None = None) -> pd.DataFrame:
     """:func:`kit.stages.clean.monthly` of a clean transactions Parquet file (DuckDB over the
     file: purchases per calendar month, ``orders`` and ``revenue``)."""
-    con = connect(cfg.engine if cfg else None, run_dir=run_dir)
-    try:
+    with connection(cfg.engine if cfg else None, run_dir=run_dir) as con:
         return duckdb_books.monthly(con, path)
-    finally:
-        con.close()
-        release_spill_folder(cfg.engine if cfg else None, run_dir)
 
 
 def purchase_amounts(path: str | Path, cfg: KitConfig | None = None, *,
                      run_dir: str | Path | None = None) -> pd.DataFrame:
     """The purchase amounts of a clean transactions Parquet file (column ``amount``), what
     :func:`kit.present.plots.clean.plot_amount_distribution` draws."""
-    con = connect(cfg.engine if cfg else None, run_dir=run_dir)
-    try:
+    with connection(cfg.engine if cfg else None, run_dir=run_dir) as con:
         return duckdb_books.purchase_amounts(con, path)
-    finally:
-        con.close()
-        release_spill_folder(cfg.engine if cfg else None, run_dir)

@@ -13,6 +13,7 @@ in SQL, in file order); a repeated header is reported as :func:`kit.io.duplicate
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import tempfile
 from dataclasses import dataclass, field
@@ -110,6 +111,18 @@ def connect(engine: Engine | None = None, *, run_dir: str | Path | None = None, 
         folder.parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes the folder itself, not its parents
         con.execute(f"SET temp_directory = '{sql_str(str(folder))}'")
     return con
+
+
+@contextlib.contextmanager
+def connection(engine: Engine | None = None, *, run_dir: str | Path | None = None):
+    """:func:`connect` for the length of a ``with`` block: closed afterwards, and the run's
+    default spill folder removed when DuckDB left it empty (:func:`release_spill_folder`)."""
+    con = connect(engine, run_dir=run_dir)
+    try:
+        yield con
+    finally:
+        con.close()
+        release_spill_folder(engine, run_dir)
 
 
 def file_format(path: Path) -> str:
