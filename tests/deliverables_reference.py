@@ -2,18 +2,23 @@
 that ``tests/test_deliverables_stream.py`` holds the streamed writer to, file by file.
 
 A frozen copy of ``kit/publish/deliverables.py`` (and of ``write_csv`` and ``csv_ready`` of
-``kit/publish/writer.py``: the formula neutralisation cell by cell) as of 2026-11-30: every sheet built whole, a full sort of the
-spine for the capped workbook. Not imported by the kit.
+``kit/publish/writer.py``: the formula neutralisation cell by cell; and, at the end, of its
+``write_workbook``: every cell written through one generic ``_write_row``) as of 2026-11-30:
+every sheet built whole, a full sort of the spine for the capped workbook. Not imported by
+the kit.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import xlsxwriter
 
 from kit.core.config import DEFAULT_RFM_SEGMENTS
 from kit.core.notes import Note
@@ -26,13 +31,21 @@ import pyarrow.csv as pacsv
 
 from kit.present.table import display_values, mask
 from kit.publish.writer import (
+    _HEAD_STYLE,
+    NUMBER_FORMATS,
     _as_text,
+    _check_sheet_names,
+    _column_width,
+    _FROZEN_MAX_WIDTH,
+    _print_setup,
     display_width,
+    excel_kind,
+    frozen_columns,
     inside,
+    is_formula_like,
     money_in_cents,
     neutralise,
     sheet_headers,
-    write_workbook,
 )
 
 CSV_CHUNK_ROWS = 200_000
@@ -476,3 +489,120 @@ def write_deliverables(
     return Deliverables(csvs, path, overview(names, rows, len(book), cols, [len(dropped[n]) for n in names]),
                         previews, len(book), cut, _empty_notes(dropped, lang) + ([capped] if capped else []),
                         {n: gone for n, gone in dropped.items() if gone})
+
+
+# --------------------------------------------------------------------------------------
+# The workbook writer as it was: one generic call per cell (frozen copy of kit/publish/writer.py)
+# --------------------------------------------------------------------------------------
+
+
+def _cell_value(value: Any) -> Any:
+    """A Python value XlsxWriter can write (missing -> None, numpy scalars -> Python)."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return _as_text(value)
+    if not isinstance(value, str) and pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _write_row(ws, i: int, row: tuple, fmts: list, text_fmt, date_fmt) -> None:
+    for j, value in enumerate(row):
+        v = _cell_value(value)
+        if v is None:
+            continue
+        if isinstance(v, str):  # write_string never makes a formula, whatever the text starts with
+            ws.write_string(i, j, v, text_fmt if is_formula_like(v) else None)
+        elif isinstance(v, bool):
+            ws.write_boolean(i, j, v)
+        elif isinstance(v, (int, float)):
+            if v == v and abs(v) != float("inf"):
+                ws.write_number(i, j, v, fmts[j])
+        elif isinstance(v, (dt.datetime, dt.date)):
+            ws.write_datetime(i, j, v, fmts[j] or date_fmt)
+        else:
+            ws.write_string(i, j, str(v))
+
+
+def _write_sheet(wb, fmt: dict, name: str, df: pd.DataFrame, lang: str, mask_pii: bool,
+                 wrap: frozenset[str]) -> None:
+    """One sheet: header row, columns sized and formatted, rows, panes, filter, print setup."""
+    kinds = [excel_kind(c, df[c]) for c in df.columns]
+    shown = display_values(df, lang, mask_pii=mask_pii)
+    heads = sheet_headers(list(df.columns), lang)
+    frozen = frozen_columns(df.columns)
+    ws = wb.add_worksheet(name)
+    fmts = [fmt["wrap"] if str(c) in wrap else fmt["num"].get(k) for c, k in zip(df.columns, kinds)]
+    for j, col in enumerate(shown.columns):
+        width = _column_width(heads[j], shown[col], kinds[j])
+        ws.set_column(j, j, min(width, _FROZEN_MAX_WIDTH) if j < frozen else width, fmts[j])
+        ws.write_string(0, j, heads[j], fmt["head_text"] if is_formula_like(heads[j]) else fmt["head"])
+    ws.freeze_panes(1, frozen)
+    for i, row in enumerate(shown.itertuples(index=False, name=None), start=1):
+        _write_row(ws, i, row, fmts, fmt["text"], fmt["num"]["date"])
+    if len(heads):
+        ws.autofilter(0, 0, max(len(shown), 1), len(heads) - 1)
+    _print_setup(ws)
+
+
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    root: str | Path,
+    lang: str,
+    mask_pii: bool = False,
+    wrap: Iterable[str] = (),
+) -> Path:
+    """Write sheets (canonical columns) into one formatted ``.xlsx`` inside ``root``.
+
+    Parameters
+    ----------
+    sheets : mapping of str to DataFrame
+        Sheet name (at most 31 characters) -> table with canonical columns; values are
+        shown as :func:`kit.present.table.display_values` shows them (labels, 是/否),
+        headers through :func:`sheet_headers`. The index is not written.
+    path : str or Path
+        Target file, inside ``root`` (:func:`inside`).
+    lang : {"zh", "en"}
+    mask_pii : bool
+        Mask every column with a PII role (``cfg.report.mask_pii``).
+    wrap : iterable of str
+        Text columns (canonical names) whose long text wraps inside the column's width
+        (a sheet of notes) instead of running on in one line.
+
+    Returns
+    -------
+    Path
+        The file. Each sheet has a bold, filled header row; panes frozen below it and right
+        of the id and name columns (:func:`frozen_columns`: ``C2`` when they lead); an auto
+        filter over the table; widths from the content (CJK counted double); number formats
+        ``#,##0`` (money, counts), ``0.0%`` (shares), ``yyyy-mm-dd`` (dates); and a print
+        setup: landscape, fit to one page wide, the header row repeated on every page.
+        Formula-like text is written as a string cell with the quote prefix, never as a
+        formula.
+    """
+    _check_sheet_names(sheets)
+    target = inside(root, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # XlsxWriter streams rows (constant memory) and takes number formats per column
+    wb = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    fmt = {
+        "head": wb.add_format(_HEAD_STYLE),
+        "head_text": wb.add_format({**_HEAD_STYLE, "quote_prefix": True}),
+        "text": wb.add_format({"quote_prefix": True}),  # formula-like text, shown as typed
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+        "num": {kind: wb.add_format({"num_format": f}) for kind, f in NUMBER_FORMATS.items()},
+    }
+    for name, df in sheets.items():
+        _write_sheet(wb, fmt, name, df, lang, mask_pii, frozenset(wrap))
+    if not sheets:
+        wb.add_worksheet("empty")
+    wb.close()
+    return target
