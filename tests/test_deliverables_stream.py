@@ -68,6 +68,25 @@ def test_streamed_files_equal_the_whole_sheet_writer(seeded, tmp_path, monkeypat
     assert any("tag_empty" in cols for cols in new.empty_columns.values())  # the empty column was seen as such
 
 
+def test_second_language_takes_the_first_languages_empty_columns(seeded, tmp_path, monkeypatch):
+    """``write_deliverables_all`` judges the empty columns in the first language only; the
+    second language given them writes the very files it writes judging them itself, and
+    does not build its sheets twice."""
+    spine, cfg = seeded
+    monkeypatch.setattr(writer, "CSV_CHUNK_ROWS", PIECE)
+    first = dl.write_deliverables(spine, cfg, "zh", tmp_path / "zh", tmp_path / "zh" / "d.xlsx")
+    assert any("tag_empty" in cols for cols in first.empty_by_key.values())
+    own = dl.write_deliverables(spine, cfg, "en", tmp_path / "own", tmp_path / "own" / "d.xlsx", mask_pii=True)
+    monkeypatch.setattr(dl, "_empty_over_chunks", lambda *a, **k: pytest.fail("the first pass ran again"))
+    given = dl.write_deliverables(spine, cfg, "en", tmp_path / "given", tmp_path / "given" / "d.xlsx", mask_pii=True,
+                                  empty=first.empty_by_key)
+    assert given.empty_by_key == own.empty_by_key == first.empty_by_key
+    for a, b in zip(own.csvs, given.csvs):
+        assert a.read_bytes() == b.read_bytes(), b.name
+    assert _parts(own.workbook) == _parts(given.workbook)
+    assert given.notes == own.notes
+
+
 def test_no_sheet_is_held_whole_and_the_spine_is_not_sorted(seeded, tmp_path, monkeypatch):
     spine, cfg = seeded
     monkeypatch.setattr(writer, "CSV_CHUNK_ROWS", PIECE)

@@ -256,3 +256,25 @@ window.addEventListener('load', function () {
     first, aria, shown, count = re.search(r'<pre id="probe">([^<]*)</pre>', dom).group(1).split("|")
     assert first == "000019" and aria == "descending"  # the largest amount first
     assert shown == "1" and count == "1 of 20 rows shown"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_map_distinct_is_a_map_cell_by_cell(seed):
+    """map_distinct spreads one call per distinct value back by codes: the same values as
+    calling ``fn`` on every cell (missing values stay missing), the text dtype kept when
+    text maps to text, a mapping's missing keys missing as ``Series.map`` makes them."""
+    from kit.present.table import map_distinct
+
+    rng = np.random.default_rng(seed)
+    keys = np.array(["a", "b", "=c", "张", ""], dtype=object)[rng.integers(0, 5, 300)]
+    keys[rng.random(300) < 0.2] = None
+    for s in (pd.Series(keys, dtype="str"), pd.Series(keys, dtype=object)):
+        fn = (lambda v: f"<{v}>") if seed % 2 else (lambda v: len(v))
+        got = map_distinct(s, fn)
+        want = [np.nan if pd.isna(v) else fn(v) for v in s]
+        assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want]
+        assert got.index.equals(s.index)
+        text_kept = seed % 2 and s.dtype == "str"
+        assert (got.dtype == s.dtype) if text_kept else got.dtype == object
+        mapped = map_distinct(s, {"a": "A", "张": "Zhang"})
+        assert mapped.isna().tolist() == s.map({"a": "A", "张": "Zhang"}).isna().tolist()

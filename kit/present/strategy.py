@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kit.core.checks import validate_cols
 from kit.present.messages import label, text
-from kit.present.table import header
+from kit.present.table import header, map_distinct
 from kit.stages.strategy import (
     PLAY_ACTION,
     STATUSES,
@@ -64,8 +65,7 @@ def actions_text(value: Any, cfg, lang: str, max_actions: int | None = None) -> 
 
 def actions_series(actions: pd.Series, cfg, lang: str) -> pd.Series:
     """``actions_now`` keys -> text, once per distinct value."""
-    distinct = pd.unique(actions.dropna())
-    return actions.map({v: actions_text(v, cfg, lang) for v in distinct}).astype("object")
+    return map_distinct(actions, lambda v: actions_text(v, cfg, lang))
 
 
 def touchpoint_label(key: object, cfg, lang: str) -> str:
@@ -106,9 +106,11 @@ def follow_up_plan_text(customers: pd.DataFrame, lang: str) -> pd.Series:
         return text("strategy.follow_up_plan_overdue", lang, text=s) if o else s
 
     distinct = keys.drop_duplicates()
-    words = {(int(c), d, bool(o)): one(int(c), d, bool(o)) for c, d, o in distinct.itertuples(index=False)}
+    words = np.array([one(int(c), d, bool(o)) for c, d, o in distinct.itertuples(index=False)] + [None],
+                     dtype=object)
+    at = pd.MultiIndex.from_frame(distinct).get_indexer(pd.MultiIndex.from_frame(keys))  # row -> its words
     out = pd.Series(None, index=idx, dtype="object")
-    out[ok.to_numpy()] = [words[(int(c), d, bool(o))] for c, d, o in keys.itertuples(index=False)]
+    out[ok.to_numpy()] = words[at]
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kit.core import registry
 from kit.present import privacy
@@ -113,14 +114,27 @@ def _is_missing(v: Any) -> bool:
         return False
 
 
-def _map_distinct(series: pd.Series, fn) -> pd.Series:
-    """``fn`` once per distinct value (a million-row column repeats a few labels); missing
-    values stay missing; unhashable values (lists) fall back to one call per cell."""
+def map_distinct(series: pd.Series, fn) -> pd.Series:
+    """``fn(v)`` of every value of ``series``, called once per distinct value (a
+    million-row column repeats a few labels) and spread back by the values' codes
+    (``pandas.factorize``: no Python step per row); missing values stay missing (NaN); the
+    result is an object column (a text column mapped to text stays pandas' ``str``). ``fn`` may be a mapping: a value it lacks becomes NaN, as
+    ``Series.map(mapping)`` does. Unhashable values (lists) fall back to one call per cell."""
+    get = (lambda v, m=fn: m.get(v, np.nan)) if isinstance(fn, Mapping) else fn
     try:
-        distinct = pd.unique(series.dropna())
+        codes, uniques = pd.factorize(series)
     except TypeError:
-        return series.map(lambda v: None if _is_missing(v) else fn(v))
-    return series.map({v: fn(v) for v in distinct})
+        return series.map(lambda v: np.nan if _is_missing(v) else get(v)).astype("object")
+    done = np.empty(len(uniques) + 1, dtype=object)
+    for k, v in enumerate(uniques):
+        done[k] = get(v)
+    done[-1] = np.nan  # code -1: missing
+    if isinstance(series.array, pd.arrays.ArrowStringArray) and all(isinstance(v, str) or _is_missing(v)
+                                                                    for v in done):
+        # text to text: spread in Arrow, the column stays pandas' ``str``
+        words = pa.array([None if _is_missing(v) else v for v in done[:-1]], type=pa.large_string())
+        return pd.Series(words.take(pa.array(codes, mask=codes < 0)), index=series.index, dtype=series.dtype)
+    return pd.Series(done[codes], index=series.index, dtype=object)
 
 
 def _keys(value: Any) -> list[str]:
@@ -138,7 +152,7 @@ def _joined_labels(series: pd.Series, vocabulary: str, lang: str) -> pd.Series:
         keys = _keys(value)
         return sep.join(label(vocabulary, k, lang) for k in keys) if keys else None
 
-    return _map_distinct(series, one).astype("object")
+    return map_distinct(series, one).astype("object")
 
 
 def _yes_no(series: pd.Series, lang: str) -> pd.Series:
@@ -195,10 +209,10 @@ def display_values(
         k = registry.kind(str(col))
         if value_labels and col in value_labels:
             m = value_labels[col]
-            out[col] = _map_distinct(s, lambda v, m=m: m.get(v, v) if isinstance(v, str) else v).astype("object")
+            out[col] = map_distinct(s, lambda v, m=m: m.get(v, v) if isinstance(v, str) else v).astype("object")
         elif k.startswith("label:"):
             vocab = k.split(":", 1)[1]
-            out[col] = _map_distinct(s, lambda v, vocab=vocab: label(vocab, v, lang)).astype("object")
+            out[col] = map_distinct(s, lambda v, vocab=vocab: label(vocab, v, lang)).astype("object")
         elif k.startswith("labels:"):
             out[col] = _joined_labels(s, k.split(":", 1)[1], lang)
         elif k == "bool":
@@ -206,7 +220,7 @@ def display_values(
         elif k == "date":
             out[col] = pd.to_datetime(s, errors="coerce").dt.normalize()
         elif s.dtype == object:
-            out[col] = _map_distinct(s, _as_text)
+            out[col] = map_distinct(s, _as_text)
     return out
 
 

@@ -46,10 +46,16 @@ def write_deliverables_all(ctx: RunContext, spine: pd.DataFrame, pipeline: pd.Da
     """What 05_strategy leaves for the client, in every language of the run: the workbook
     (``deliverables.xlsx``, ``deliverables.en.xlsx`` ...) and the sheets' CSVs, the persona words
     of each language from 03's ``persona_text.parquet``, the renewal follow-up of ``pipeline``
-    as the fourth sheet. Returns what was written per language."""
+    as the fourth sheet. The columns empty for every customer are judged once, in the first
+    language. Returns what was written per language."""
     text = ctx.read_optional("persona_text.parquet")
     r = ctx.cfg.report
-    return {lang: write_deliverables(in_language(spine, text, lang), ctx.cfg, lang, ctx.artifacts_dir,
-                                     ctx.artifact(ctx.named("deliverables", lang)), mask_pii=r.mask_pii,
-                                     preview_rows=r.sample_rows, extra=renewal_sheets(pipeline, ctx.cfg, lang))
-            for lang in ctx.languages}
+    out: dict[str, Deliverables] = {}
+    empty = None  # the columns empty for everyone, found by the first language, are those of every language
+    for lang in ctx.languages:
+        out[lang] = write_deliverables(in_language(spine, text, lang), ctx.cfg, lang, ctx.artifacts_dir,
+                                       ctx.artifact(ctx.named("deliverables", lang)), mask_pii=r.mask_pii,
+                                       preview_rows=r.sample_rows, extra=renewal_sheets(pipeline, ctx.cfg, lang),
+                                       empty=empty)
+        empty = out[lang].empty_by_key
+    return out

@@ -37,6 +37,7 @@ from kit.core.registry import TAG_PREFIX
 from kit.present.messages import render, text
 from kit.present.personas import tag_label
 from kit.present.strategy import actions_series, follow_up_plan_text, owner_text
+from kit.present.table import map_distinct
 from kit.publish import writer
 from kit.publish.writer import display_width, sheet_headers, write_csv, write_workbook
 
@@ -137,10 +138,8 @@ def tag_values(customers: pd.DataFrame, lang: str, cfg_personas=None) -> pd.Data
         if family is None or pd.api.types.is_numeric_dtype(s):
             out[col] = s
             continue
-        uniq = s.dropna().astype(str).unique()
-        mapping = {v: sep.join(tag_label(family, part, lang, cfg_personas) for part in v.split("|") if part)
-                   for v in uniq}
-        out[col] = s.astype("str").map(mapping).astype("str")
+        out[col] = map_distinct(s.astype("str"), lambda v, family=family: sep.join(
+            tag_label(family, part, lang, cfg_personas) for part in v.split("|") if part)).astype("str")
     return pd.DataFrame(out, index=customers.index)
 
 
@@ -150,7 +149,7 @@ def _segment_labels(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
         return df
     segments = cfg.layering.rfm.segments if cfg is not None else DEFAULT_RFM_SEGMENTS
     names = {r.name: r.label(lang) for r in segments}
-    df["rfm_segment"] = df["rfm_segment"].map(lambda k: names.get(k, k) if isinstance(k, str) else k)
+    df["rfm_segment"] = map_distinct(df["rfm_segment"], lambda k: names.get(k, k) if isinstance(k, str) else k)
     return df
 
 
@@ -214,12 +213,12 @@ def _classification_rows(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
 def _strategy_rows(df: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
     play = cfg.strategy.playbook
     key = df["strategy"] if "strategy" in df else df.get("quadrant", pd.Series(pd.NA, index=df.index))
-    df["goal"] = key.map({k: p.goal(lang) for k, p in play.items()})
-    df["strategy"] = key.map(
-        {k: "; ".join(f"{i}. {a(lang)}" for i, a in enumerate(p.actions, 1)) for k, p in play.items()}
+    df["goal"] = map_distinct(key, {k: p.goal(lang) for k, p in play.items()})
+    df["strategy"] = map_distinct(
+        key, {k: "; ".join(f"{i}. {a(lang)}" for i, a in enumerate(p.actions, 1)) for k, p in play.items()}
     )
-    df["resources"] = key.map({k: p.resources(lang) for k, p in play.items()})
-    df["response_hours"] = key.map({k: p.response_hours for k, p in play.items()}).astype("Int64")
+    df["resources"] = map_distinct(key, {k: p.resources(lang) for k, p in play.items()})
+    df["response_hours"] = map_distinct(key, {k: p.response_hours for k, p in play.items()}).astype("Int64")
     df["follow_up_plan"] = follow_up_plan_text(df, lang)
     if "owner" in df:
         df["owner"] = owner_text(df["owner"], cfg, lang)
@@ -449,6 +448,8 @@ class Deliverables:
     notes: list[Note] = field(default_factory=list)
     #: Sheet name -> canonical columns left out of it and its CSV (empty for every customer).
     empty_columns: dict[str, list[str]] = field(default_factory=dict)
+    #: Sheet key (``profile`` ...) -> the same columns, for another language's ``empty``.
+    empty_by_key: dict[str, list[str]] = field(default_factory=dict)
 
 
 def sheet_chunks(key: str, customers: pd.DataFrame, cfg, lang: str, order: np.ndarray | None = None,
@@ -476,12 +477,14 @@ def _empty_over_chunks(key: str, customers: pd.DataFrame, cfg, lang: str, order:
 
 
 def _write_sheet_csv(key: str, customers: pd.DataFrame, cfg, lang: str, directory: Path, root, mask_pii: bool,
-                     preview_rows: int) -> tuple[Path, list[str], int, pd.DataFrame]:
+                     preview_rows: int, gone: list[str] | None = None) -> tuple[Path, list[str], int, pd.DataFrame]:
     """One sheet's CSV, built and written piece by piece: the file, the columns left out
-    (empty for every customer), the number of columns written and the preview rows."""
+    (empty for every customer: ``gone``, else judged here in a first pass), the number of
+    columns written and the preview rows."""
     name = sheet_name(key, lang)
     order = sheet_order(key, customers)
-    gone = _empty_over_chunks(key, customers, cfg, lang, order)
+    if gone is None:
+        gone = _empty_over_chunks(key, customers, cfg, lang, order)
     state: dict[str, Any] = {}
 
     def pieces() -> Iterator[pd.DataFrame]:
@@ -506,6 +509,7 @@ def write_deliverables(
     preview_rows: int = 5,
     root: str | Path | None = None,
     extra: Mapping[str, pd.DataFrame] | None = None,
+    empty: Mapping[str, list[str]] | None = None,
 ) -> Deliverables:
     """Every customer in the CSVs, the first ``cfg.report.excel_max_rows`` by priority in
     the workbook. The CSVs stream: each sheet is built and written
@@ -514,7 +518,9 @@ def write_deliverables(
     workbook's customers are found by a partial selection on priority (:func:`top_customers`).
     A column empty for every customer (:func:`empty_columns`, judged on all customers: a
     first pass over the pieces) is left out of the CSV and the workbook alike, listed in the
-    workbook's notes sheet (:func:`notes_sheet`) and in a note. Files must lie inside
+    workbook's notes sheet (:func:`notes_sheet`) and in a note. ``empty``: those columns
+    per sheet key as another language's :attr:`Deliverables.empty_by_key` found them (a value
+    has words in every language, so the same columns are empty): the first pass is skipped. Files must lie inside
     ``root`` (default: ``directory``). Previews have canonical columns (show them with
     ``ctx.table``). ``extra``: further sheets by name, not one row per customer (the renewal
     follow-up of :data:`EXTRA_SHEETS`), written whole to their CSV and after the three in the
@@ -525,8 +531,9 @@ def write_deliverables(
     names, cols, csvs, previews, dropped = [], [], [], {}, {}
     for key in SHEET_ROWS:
         name = sheet_name(key, lang)
-        path, dropped[name], n_cols, previews[name] = _write_sheet_csv(key, customers, cfg, lang, directory, root,
-                                                                       mask_pii, preview_rows)
+        path, dropped[name], n_cols, previews[name] = _write_sheet_csv(
+            key, customers, cfg, lang, directory, root, mask_pii, preview_rows,
+            None if empty is None else list(empty.get(key, [])))
         csvs.append(path)
         names.append(name)
         cols.append(n_cols)
@@ -550,4 +557,5 @@ def write_deliverables(
     gone = [len(dropped[n]) for n in names] + [0] * len(extra)
     return Deliverables(csvs, path, overview(names + list(extra), rows, excel_rows, cols, gone),
                         previews, n_book, cut, _empty_notes(dropped, lang) + ([capped] if capped else []),
-                        {n: gone for n, gone in dropped.items() if gone})
+                        {n: gone for n, gone in dropped.items() if gone},
+                        {key: dropped[sheet_name(key, lang)] for key in SHEET_ROWS})
