@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from IPython.display import HTML, Markdown, display
 
@@ -95,7 +96,9 @@ class RunContext:
         if columns is not None:
             present = set(pq.read_schema(p).names)
             columns = [c for c in columns if c in present]
-        return pd.read_parquet(p, columns=columns)
+        frame = pd.read_parquet(p, columns=columns)
+        release_arrow_memory()
+        return frame
 
     def use_language(self, lang: str | None) -> None:
         """Present in ``lang`` until called with None (the run's language again). Twin cells
@@ -125,6 +128,7 @@ class RunContext:
         self._writing(name)
         p = self.artifact(name)
         df.to_parquet(p)
+        release_arrow_memory()
         return p
 
     def read_customers(self) -> pd.DataFrame:
@@ -213,6 +217,16 @@ class RunContext:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def release_arrow_memory() -> None:
+    """Give the memory Arrow's allocator kept after a read or a write back to the system.
+
+    pandas' text columns live in Arrow; reading a Parquet file decodes it into buffers that
+    Arrow's allocator (mimalloc) keeps for reuse once the conversion is done. At a million
+    customers, the spine read left 2.05 GB resident for a 1.1 GB frame, 1.36 GB after this.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def _md_escape(value: str) -> str:
