@@ -383,3 +383,20 @@ def test_a_full_run_records_its_period(small_run):
     assert "2026-Q3/index.html" in (client / "index.html").read_text(encoding="utf-8")
     assert not [p for p in client.rglob(".tmp-*")]
     assert os.path.commonpath([client, *client.rglob("*")]) == str(client)
+
+
+def test_a_runs_record_reads_only_the_columns_it_uses(small_run):
+    """run_record reads ACTIVITY_COLUMNS of the transactions and RECORD_COLUMNS of the spine:
+    the figures and the snapshot equal those computed from the whole files."""
+    run_dir = small_run.run_dir
+    art = run_dir / "artifacts"
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    cfg = load_config(meta["config"], as_of=meta["as_of"])
+    as_of = pd.Timestamp(meta["as_of"])
+    whole = H.spine_record(pd.read_parquet(art / paths.ARTIFACTS["transactions_clean"]),
+                           pd.read_parquet(art / paths.ARTIFACTS["customers"]), cfg, as_of, run_dir.name)
+    read = H.run_record(run_dir, cfg, as_of)
+    assert whole is not None and read is not None
+    assert read[0]["figures"] == whole[0]["figures"]
+    assert read[0]["figures"]["total_clv"] is not None and read[0]["figures"]["revenue_at_high_risk"] is not None
+    pd.testing.assert_frame_equal(read[1], whole[1])

@@ -33,6 +33,9 @@ KINDS: dict[str, str] = {"clv_estimate": "decimals:4", "clv_std_error": "decimal
 
 #: Columns of :func:`top_customers`, those the spine has, in this order.
 TOP_COLUMNS = ("name", "quadrant", "churn_risk")
+#: The spine's columns 04_clv's page shows beside the model's (:data:`TOP_COLUMNS`, P(alive)
+#: by churn risk and by health band, the ROI per quadrant, the 12-month revenue at risk).
+SPINE_SHOWN = (*TOP_COLUMNS, "amount_12m", "health_score", "health_band")
 MISSING = "–"
 
 

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from IPython.display import HTML, Markdown, display
 
 from kit.core import paths
@@ -38,6 +36,7 @@ from kit.present.cards import figure_html
 from kit.present.plotting import setup
 from kit.present.table import table
 from kit.publish.languages import page_name, parse_languages
+from kit.publish.parquet import read_parquet, release_arrow_memory, replace_columns
 from kit.publish.writer import inside
 
 
@@ -93,12 +92,7 @@ class RunContext:
             raise FileNotFoundError(
                 f"{p} is missing: run the notebooks in order (01_clean first) or `kit run`"
             )
-        if columns is not None:
-            present = set(pq.read_schema(p).names)
-            columns = [c for c in columns if c in present]
-        frame = pd.read_parquet(p, columns=columns)
-        release_arrow_memory()
-        return frame
+        return read_parquet(p, columns)
 
     def use_language(self, lang: str | None) -> None:
         """Present in ``lang`` until called with None (the run's language again). Twin cells
@@ -131,9 +125,24 @@ class RunContext:
         release_arrow_memory()
         return p
 
-    def read_customers(self) -> pd.DataFrame:
-        """The spine: one row per customer, indexed by ``customer_id``."""
-        return self.read_parquet("customers")
+    def read_customers(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The spine: one row per customer, indexed by ``customer_id``; ``columns``: only those
+        of them it has (a notebook reads what its stage and its page use, then writes its own
+        columns back with :meth:`update_customers`). ``KIT_SPINE_COLUMNS=all`` in the
+        environment reads every column whatever is asked: a notebook's pages must not change
+        with it (``tests/test_spine_columns.py``), else its list lacks a column."""
+        if os.environ.get("KIT_SPINE_COLUMNS", "") == "all":
+            columns = None
+        return self.read_parquet("customers", None if columns is None else list(dict.fromkeys(columns)))
+
+    def update_customers(self, df: pd.DataFrame) -> Path:
+        """Write ``df``'s columns into the spine, replacing those of the same names; the
+        spine's other columns stay as they are, streamed from the file and never read into
+        pandas (:func:`kit.publish.parquet.replace_columns`). ``df`` has the spine's customers,
+        in its order (a stage that changes the customers writes the whole spine with
+        :meth:`write_customers`)."""
+        self._writing("customers")
+        return replace_columns(self.artifact("customers"), df)
 
     def write_customers(self, df: pd.DataFrame) -> Path:
         if df.index.name != "customer_id" or not df.index.is_unique:
@@ -217,16 +226,6 @@ class RunContext:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-
-
-def release_arrow_memory() -> None:
-    """Give the memory Arrow's allocator kept after a read or a write back to the system.
-
-    pandas' text columns live in Arrow; reading a Parquet file decodes it into buffers that
-    Arrow's allocator (mimalloc) keeps for reuse once the conversion is done. At a million
-    customers, the spine read left 2.05 GB resident for a 1.1 GB frame, 1.36 GB after this.
-    """
-    pa.default_memory_pool().release_unused()
 
 
 def _md_escape(value: str) -> str:

@@ -40,6 +40,7 @@ from kit.core import paths
 from kit.core.config import KitConfig
 from kit.core.notes import Note
 from kit.core.periods import period_label, period_start
+from kit.publish.parquet import read_parquet
 from kit.publish.safety import RunFailed, safe
 from kit.stages.features import purchase_mask
 
@@ -51,12 +52,16 @@ SCHEMA = 1
 TREND_PERIODS = 8
 #: Spine columns kept per customer in ``<label>.customers.parquet`` (those present).
 SNAPSHOT_COLUMNS = ("value_tier", "quadrant", "churn_risk", "revenue_total", "amount_12m", "clv")
+#: The clean transactions' columns :func:`period_activity` reads (a purchase: amount, is_return).
+ACTIVITY_COLUMNS = ("customer_id", "order_date", "amount", "is_return")
 #: The mixes recorded, with their keys in display order.
 MIXES: dict[str, tuple[str, ...]] = {
     "churn_risk": ("high", "medium", "low"),
     "value_tier": ("high", "medium", "low"),
     "quadrant": ("star", "cash_cow", "potential", "eliminate"),
 }
+#: The spine's columns :func:`key_figures` and :func:`snapshot` read.
+RECORD_COLUMNS = tuple(dict.fromkeys((*SNAPSHOT_COLUMNS, *MIXES, "clv", "churn_risk", "amount_12m")))
 #: Where a record came from.
 SOURCES = ("run", "backfill")
 
@@ -306,7 +311,9 @@ def run_record(run_dir: Path, cfg: KitConfig, as_of: pd.Timestamp) -> tuple[dict
     tx_path, cust_path = art / paths.ARTIFACTS["transactions_clean"], art / paths.ARTIFACTS["customers"]
     if not (tx_path.is_file() and cust_path.is_file()):
         return None
-    return spine_record(pd.read_parquet(tx_path), pd.read_parquet(cust_path), cfg, as_of, Path(run_dir).name)
+    # the record reads four columns of the transactions and the snapshot's of the spine
+    return spine_record(read_parquet(tx_path, ACTIVITY_COLUMNS), read_parquet(cust_path, RECORD_COLUMNS), cfg,
+                        as_of, Path(run_dir).name)
 
 
 def record_run(run_dir: Path, cfg: KitConfig, meta: dict[str, Any]) -> Path | None:

@@ -50,7 +50,8 @@ from kit.present.strategy import actions_text, owner_text
 from kit.present.subscriptions import renewal_headline_text
 from kit.present.table import header, mask, table
 from kit.publish.deliverables import EXTRA_SHEETS, SHEETS
-from kit.publish.history import MIXES, load_records, period_activity, spine_record, trend_frame, trend_records
+from kit.publish.parquet import read_parquet
+from kit.publish.history import ACTIVITY_COLUMNS, MIXES, load_records, period_activity, spine_record, trend_frame, trend_records
 from kit.publish.html import REPORT_CSS, embed_font, footer_html, language_links, nav_html, section_title, summary_label
 from kit.publish.languages import page_name
 from kit.stages.layering import migration_counts
@@ -365,11 +366,11 @@ def page_notes(entries: list[dict[str, Any]], lang: str) -> list[dict[str, str]]
     return out
 
 
-def _read(path: Path, kind: str) -> Any:
+def _read(path: Path, kind: str, columns=None) -> Any:
     if not path.exists():
         return None
     if kind == "parquet":
-        return pd.read_parquet(path)
+        return read_parquet(path, columns)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -392,7 +393,7 @@ def build_index(
     """
     languages = tuple(languages) or tuple(meta.get("languages") or [meta["language"]])
     art = run_dir / "artifacts"
-    tx = _read(art / paths.ARTIFACTS["transactions_clean"], "parquet")
+    tx = _read(art / paths.ARTIFACTS["transactions_clean"], "parquet", ACTIVITY_COLUMNS)  # period_activity's
     customers = _read(art / paths.ARTIFACTS["customers"], "parquet")
     as_of = pd.Timestamp(meta["as_of"])
     stored = [r for r in load_records(client_dir or run_dir.parent, cfg.period) if r["as_of"] <= f"{as_of:%Y-%m-%d}"]

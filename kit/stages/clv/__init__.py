@@ -54,6 +54,7 @@ Model. http://brucehardie.com/notes/021/
 """
 from kit.stages.clv.assess import (
     SPINE_COLUMNS,
+    SPINE_INPUTS,
     VALIDATION_PREFIX,
     ClvAssessment,
     _clean,
@@ -140,7 +141,7 @@ __all__ = [
     "MODELS", "MODEL_NAMES", "PARAM_NAMES", "CountModelResult", "FastModifiedBetaGeoFitter", "FastParetoNBDFitter",
     "choose_model", "fit_count_model", "mbgnbd_log_likelihood", "model_comparison", "pareto_nbd_log_likelihood",
     "ATTEMPT_PREFIX", "BGNBD_PARAMS", "CHURN_ORDER", "GG_PARAMS", "LIFETIMES_PERIODS_PER_MONTH", "SECTION",
-    "SPINE_COLUMNS", "VALIDATION_PREFIX", "BgNbdResult", "ClvAssessment", "GammaGammaResult",
+    "SPINE_COLUMNS", "SPINE_INPUTS", "VALIDATION_PREFIX", "BgNbdResult", "ClvAssessment", "GammaGammaResult",
     "HoldoutValidation", "assess", "attempt_reason", "bgnbd_log_likelihood", "churn_value_concentration",
     "clv_note", "conditional_expectation_table", "cumulative_tracking", "customer_margin",
     "discounted_expected_purchases", "expected_purchases_matrix", "fit_bgnbd", "fit_gamma_gamma",

@@ -28,6 +28,10 @@ from kit.stages.summary import customer_summary
 
 #: Columns 04_clv adds to the spine (docs/ARCHITECTURE.md).
 SPINE_COLUMNS = ["p_alive", "exp_purchases", "exp_avg_value", "clv", "clv_rank", *INTERVAL_COLUMNS]
+#: The spine's columns :func:`assess` reads: the margin's (:func:`customer_margin`) and the
+#: groups of the interval totals (:func:`spine_intervals`); 04_clv reads these and what its
+#: page shows (``kit.present.clv.SPINE_SHOWN``), not the whole spine.
+SPINE_INPUTS = ("profit_total", "revenue_total", "quadrant", "value_tier")
 
 #: Notes whose code starts with this belong to the validation section of the report.
 VALIDATION_PREFIX = "clv.validation."
