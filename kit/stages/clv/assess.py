@@ -227,9 +227,10 @@ def assess(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, settings:
     notes.append(_margin_note(margin, cfg.margin))
     with step("clv", "customers scored", rows=len(customers)):
         scores, score_notes = _scores(customers, summary, bg, gg, margin, cfg)
-    iv = spine_intervals(customers, summary, bg, gg, margin, level=cfg.interval_level, n_draws=cfg.interval_draws,
-                         seed=cfg.interval_seed, horizon_months=cfg.horizon_months,
-                         discount_rate_monthly=cfg.discount_rate_monthly, periods_per_month=cfg.periods_per_month)
+    with step("clv", f"{cfg.interval_level:.0%} intervals from {cfg.interval_draws} parameter draws", rows=len(summary)):
+        iv = spine_intervals(customers, summary, bg, gg, margin, level=cfg.interval_level,
+                             n_draws=cfg.interval_draws, seed=cfg.interval_seed, horizon_months=cfg.horizon_months,
+                             discount_rate_monthly=cfg.discount_rate_monthly, periods_per_month=cfg.periods_per_month)
     if iv is not None:
         scores[INTERVAL_COLUMNS] = iv.customers[INTERVAL_COLUMNS]
     return ClvAssessment(summary, validation, bg, gg, scores, notes + score_notes, cfg.model_dump(), cv.indicative,

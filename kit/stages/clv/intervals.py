@@ -103,7 +103,7 @@ def draw_parameters(count: BgNbdResult, gg: GammaGammaResult | None, *, n_draws:
 
 
 def _pattern_draws(count: BgNbdResult, draws: Draws, x, tx, T, horizon_months: int, rate: float, ppm: float,
-                   chunk: int = 50_000):
+                   chunk: int = 10_000):
     """Per distinct pattern: the ``level`` bounds over the draws of P(alive) and of expected
     purchases, and the discounted purchases of every draw (patterns x draws, what CLV needs).
 
@@ -140,7 +140,7 @@ def _bounds(values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
 def customer_intervals(summary: pd.DataFrame, count: BgNbdResult, gg: GammaGammaResult | None,
                        margin: float | pd.Series, draws: Draws, *, horizon_months: int = 12,
                        discount_rate_monthly: float = 0.01, periods_per_month: float | None = None,
-                       groups: Mapping[str, pd.Series] | None = None, chunk: int = 50_000):
+                       groups: Mapping[str, pd.Series] | None = None, chunk: int = 10_000):
     """Per-customer ``level`` intervals of P(alive), expected purchases and CLV, and per group
     the interval of total CLV.
 
