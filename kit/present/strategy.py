@@ -28,6 +28,9 @@ from kit.stages.strategy import (
 )
 
 MISSING = "–"
+#: The spine's columns 05_strategy's page shows from the spine (the follow-up list, the open
+#: touchpoints, the playbook's counts): the stage's own columns and these.
+SPINE_SHOWN = ("name", "quadrant", "churn_risk", "first_purchase")
 
 
 # --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from kit.present.clean import merged_file, quarantine_file
 from kit.present.personas import in_language
 from kit.present.subscriptions import renewal_sheets
 from kit.publish.context import RunContext
-from kit.publish.deliverables import Deliverables, write_deliverables
+from kit.publish.deliverables import Deliverables, spine_columns, write_deliverables
 from kit.publish.writer import write_csv
 from kit.stages.clean import CleanResult
 
@@ -40,6 +40,11 @@ def write_clean(ctx: RunContext, result: CleanResult) -> dict[str, Path]:
                               root=ctx.run_dir, mask_pii=mask_pii)
     out["quality"] = ctx.write_json("quality", result.quality)
     return out
+
+
+def deliverables_columns(ctx: RunContext) -> list[str]:
+    """The spine's columns :func:`write_deliverables_all` reads (those the run's spine has)."""
+    return spine_columns(ctx.spine_columns())
 
 
 def write_deliverables_all(ctx: RunContext, spine: pd.DataFrame, pipeline: pd.DataFrame) -> dict[str, Deliverables]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
+import pyarrow.parquet as pq
 from IPython.display import HTML, Markdown, display
 
 from kit.core import paths
@@ -134,6 +135,10 @@ class RunContext:
         if os.environ.get("KIT_SPINE_COLUMNS", "") == "all":
             columns = None
         return self.read_parquet("customers", None if columns is None else list(dict.fromkeys(columns)))
+
+    def spine_columns(self) -> list[str]:
+        """The spine's column names (from the file's schema; nothing is read)."""
+        return [c for c in pq.read_schema(self.artifact("customers")).names if c != "customer_id"]
 
     def update_customers(self, df: pd.DataFrame) -> Path:
         """Write ``df``'s columns into the spine, replacing those of the same names; the

@@ -164,6 +164,15 @@ def _pick(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
+def spine_columns(available: Iterable[str]) -> list[str]:
+    """The spine's columns the deliverables read, of ``available`` (the spine file's): the
+    three sheets' columns and sort columns, every ``tag_*`` column, the persona words."""
+    names = list(available)
+    wanted = [*PROFILE_COLUMNS, *CLASSIFICATION_COLUMNS, *STRATEGY_COLUMNS, "clv", "amount_12m", "priority",
+              *(c for c in names if c.startswith(TAG_PREFIX))]
+    return [c for c in dict.fromkeys(wanted) if c in set(names)]
+
+
 def _source_columns(key: str, customers: pd.DataFrame) -> list[str]:
     """The spine's columns the sheet ``key`` reads (those the spine has)."""
     wanted = {"profile": PROFILE_COLUMNS + _tag_columns(customers),

@@ -104,7 +104,7 @@ from kit.stages.strategy.plan import (
 
 __all__ = [
     "ACTION_SEP", "ASSIGN_COLUMNS", "CHURN_SCORES", "CONTACT_TYPES", "PLAY_ACTION", "SCHEDULE_COLUMNS",
-    "SECTION", "SITUATIONAL_ACTIONS", "STATUSES", "WORKLOAD_OVERDUE", "WORKLOAD_TOTAL", "StrategyRun",
+    "SECTION", "SITUATIONAL_ACTIONS", "SPINE_INPUTS", "STATUSES", "WORKLOAD_OVERDUE", "WORKLOAD_TOTAL", "StrategyRun",
     "action_keys", "activation_counts", "activation_schedule", "assign", "coming_summary",
     "follow_up_plan", "input_notes", "last_contacts", "next_period", "play_action_keys", "priority",
     "priority_basis", "run_strategy", "workload",
@@ -112,6 +112,11 @@ __all__ = [
 
 #: Section of the notes of this stage.
 SECTION = "05_strategy"
+#: The spine's columns :func:`run_strategy` reads (the plays' keys, the owner from the master,
+#: the priority's inputs, the activation's first purchase, the situational actions' signals);
+#: 05_strategy reads these, what the renewal follow-up, the deliverables and the page use.
+SPINE_INPUTS = ("quadrant", "churn_risk", "clv", "amount_12m", "account_manager", "first_purchase", "last_purchase",
+                "persona_label", "special_flags", "upgrade_trigger", "downgrade_warning", "health_score")
 
 _QUADRANTS = ("star", "cash_cow", "potential", "eliminate")
 

@@ -50,6 +50,7 @@ from kit.stages.subscriptions.health import (
 from kit.stages.subscriptions.renewal import (
     ACTION_SEP,
     PIPELINE_COLUMNS,
+    RENEWAL_INPUTS,
     RenewalHeadline,
     renewal_actions,
     renewal_columns,
@@ -60,7 +61,7 @@ from kit.stages.subscriptions.renewal import (
 
 __all__ = [
     "ACTION_SEP", "BANDS", "BASES", "COMPONENTS", "CONTRACT_COLUMNS", "DEMAND_COLUMNS", "DROP_REASONS",
-    "PIPELINE_COLUMNS", "TAGS", "HealthResult", "RenewalHeadline", "band_counts", "component_values",
+    "PIPELINE_COLUMNS", "RENEWAL_INPUTS", "TAGS", "HealthResult", "RenewalHeadline", "band_counts", "component_values",
     "contract_customers", "demand_tags", "health_bands", "health_risk", "health_scores", "keyword_matches", "open_contracts",
     "renewal_actions", "renewal_columns", "renewal_headline", "renewal_pipeline", "renewed_mask", "scale",
     "usage_trend", "window_of", "with_columns",

@@ -34,6 +34,9 @@ from kit.stages.subscriptions.common import master_frame, note, open_contracts, 
 from kit.stages.subscriptions.health import BANDS
 
 SECTION = "05_strategy"
+#: The spine's columns :func:`renewal_pipeline` reads beside the contracts (name, owner, the
+#: health and the CLV at stake).
+RENEWAL_INPUTS = ("name", "owner", "account_manager", "health_score", "health_band", "clv")
 PIPELINE_COLUMNS = [
     "customer_id", "name", "renewal_contract", "renewal_plan", "renewal_end_date", "days_to_end",
     "renewal_window", "health_score", "health_band", "monthly_recurring_value", "annual_recurring_value",
