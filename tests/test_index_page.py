@@ -231,3 +231,14 @@ def test_index_page_escapes_every_value(tmp_path):
     page = run_folder(tmp_path, "en", cust=cust)
     assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<img" not in page
+
+
+@pytest.mark.parametrize("lang,mask_pii", [("zh", False), ("en", True)])
+def test_index_page_reads_its_columns_and_shows_what_every_column_shows(tmp_path, monkeypatch, lang, mask_pii):
+    """build_index reads INDEX_COLUMNS of the spine; with KIT_SPINE_COLUMNS=all (every
+    column) the page must be the same, else the list lacks a column."""
+    partial = run_folder(tmp_path / "columns", lang=lang, mask_pii=mask_pii)
+    monkeypatch.setenv("KIT_SPINE_COLUMNS", "all")
+    whole = run_folder(tmp_path / "all", lang=lang, mask_pii=mask_pii)
+    assert partial == whole
+    assert "star" in text_of(partial) or "明星" in text_of(partial)  # the page shows its tables
