@@ -415,3 +415,23 @@ def test_priority_takes_a_failing_subscription_as_urgent():
     assert strategy.priority(cust, 1.0, use_health=True).tolist() == [1, 2]
     cust["health_score"] = [90.0, np.nan]  # a healthy subscription does not lower a churn label
     assert strategy.priority(cust, 1.0, use_health=True).tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_follow_up_list_first_n_is_the_head_of_the_whole_list(seed):
+    """follow_up_list(n=k) finds the order on the sort columns and builds k rows only: the
+    same rows as the whole list's head, ties and missing dates included."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    cust = pd.DataFrame({
+        "priority": rng.integers(1, 40, n),  # many ties
+        "next_follow_up": pd.to_datetime("2024-04-01") + pd.to_timedelta(rng.integers(0, 20, n), unit="D"),
+        "follow_up_overdue": rng.random(n) < 0.3,
+        "owner": pd.Series(np.where(rng.random(n) < 0.3, None, "王五"), dtype=object),
+        "strategy": rng.choice(["star", "potential"], n),
+    }, index=pd.Index([f"C{i:03d}" for i in rng.permutation(n)], name="customer_id"))
+    cust.loc[rng.random(n) < 0.15, "next_follow_up"] = pd.NaT
+    whole = show.follow_up_list(cust, make_cfg(), "en")
+    assert len(whole) == n
+    for k in (1, 7, 90, n, n + 5):
+        pd.testing.assert_frame_equal(show.follow_up_list(cust, make_cfg(), "en", n=k), whole.head(k))

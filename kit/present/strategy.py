@@ -157,19 +157,25 @@ FOLLOW_UP_COLUMNS = ["priority", "customer_id", "name", "quadrant", "churn_risk"
                      "next_follow_up", "follow_up_overdue", "actions_now"]
 
 
-def follow_up_list(customers: pd.DataFrame, cfg, lang: str) -> pd.DataFrame:
+def follow_up_list(customers: pd.DataFrame, cfg, lang: str, n: int | None = None) -> pd.DataFrame:
     """The team's follow-up list: overdue first (by priority), then by date and priority.
 
     Canonical columns (:data:`FOLLOW_UP_COLUMNS` that exist); owners and actions in words.
+    ``n``: the first ``n`` customers of the list only (every customer is on it, so the list
+    is as long as ``customers``): the order is found on the three sort columns, and only
+    those rows are copied and put in words.
     """
     validate_cols(customers, ["priority", "next_follow_up", "follow_up_overdue"], "customers")
-    src = customers.reset_index() if customers.index.name == "customer_id" else customers
-    df = src[[c for c in FOLLOW_UP_COLUMNS if c in src.columns]]  # only the shown columns (~90 in the spine)
-    late = df["follow_up_overdue"].astype(bool)
-    df = pd.concat([
-        df[late].sort_values("priority", kind="mergesort"),
-        df[~late].sort_values(["next_follow_up", "priority"], kind="mergesort", na_position="last"),
-    ]).reset_index(drop=True)
+    keys = pd.DataFrame({"priority": customers["priority"].to_numpy(),
+                         "next_follow_up": customers["next_follow_up"].to_numpy()})
+    late = customers["follow_up_overdue"].astype(bool).to_numpy()
+    order = np.concatenate([
+        keys[late].sort_values("priority", kind="mergesort").index.to_numpy(),
+        keys[~late].sort_values(["next_follow_up", "priority"], kind="mergesort", na_position="last").index.to_numpy(),
+    ])
+    src = customers.iloc[order if n is None else order[:n]]
+    src = src.reset_index() if src.index.name == "customer_id" else src
+    df = src[[c for c in FOLLOW_UP_COLUMNS if c in src.columns]].reset_index(drop=True)
     if "owner" in df.columns:
         df["owner"] = owner_text(df["owner"], cfg, lang)
     if "actions_now" in df.columns:
