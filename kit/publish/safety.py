@@ -39,6 +39,7 @@ from kit.core.config import KitConfig
 from kit.core.notes import Note
 from kit.io.parse import parse_amounts, parse_dates
 from kit.io.read import read_table
+from kit.publish.parquet import read_parquet
 from kit.publish.writer import UnsafePath, inside
 from kit.stages.features import purchase_mask
 
@@ -294,7 +295,7 @@ def check_data(build: Path, cfg: KitConfig, as_of: pd.Timestamp,
     clean = art / paths.ARTIFACTS["transactions_clean"]
     if not clean.is_file():  # 01_clean failed to leave it: the next notebook says so
         return
-    tx = pd.read_parquet(clean)
+    tx = read_parquet(clean, ["order_date", "amount", "is_return"])  # a purchase and its day: all it needs
     end = as_of.normalize() + pd.Timedelta(days=1)
     bought = tx.loc[purchase_mask(tx).to_numpy(bool) & (tx["order_date"] < end).to_numpy(bool), "order_date"]
     if bought.empty:
