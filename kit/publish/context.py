@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
-import pyarrow.parquet as pq
 from IPython.display import HTML, Markdown, display
 
 from kit.core import paths
@@ -37,7 +36,13 @@ from kit.present.cards import figure_html
 from kit.present.plotting import setup
 from kit.present.table import table
 from kit.publish.languages import page_name, parse_languages
-from kit.publish.parquet import read_parquet, release_arrow_memory, replace_columns
+from kit.publish.parquet import (
+    column_names,
+    read_parquet,
+    release_arrow_memory,
+    replace_columns,
+    spine_columns_to_read,
+)
 from kit.publish.writer import inside
 
 
@@ -132,13 +137,11 @@ class RunContext:
         columns back with :meth:`update_customers`). ``KIT_SPINE_COLUMNS=all`` in the
         environment reads every column whatever is asked: a notebook's pages must not change
         with it (``tests/test_spine_columns.py``), else its list lacks a column."""
-        if os.environ.get("KIT_SPINE_COLUMNS", "") == "all":
-            columns = None
-        return self.read_parquet("customers", None if columns is None else list(dict.fromkeys(columns)))
+        return self.read_parquet("customers", spine_columns_to_read(columns))
 
     def spine_columns(self) -> list[str]:
         """The spine's column names (from the file's schema; nothing is read)."""
-        return [c for c in pq.read_schema(self.artifact("customers")).names if c != "customer_id"]
+        return [c for c in column_names(self.artifact("customers")) if c != "customer_id"]
 
     def update_customers(self, df: pd.DataFrame) -> Path:
         """Write ``df``'s columns into the spine, replacing those of the same names; the

@@ -168,9 +168,10 @@ def spine_columns(available: Iterable[str]) -> list[str]:
     """The spine's columns the deliverables read, of ``available`` (the spine file's): the
     three sheets' columns and sort columns, every ``tag_*`` column, the persona words."""
     names = list(available)
+    present = set(names)
     wanted = [*PROFILE_COLUMNS, *CLASSIFICATION_COLUMNS, *STRATEGY_COLUMNS, "clv", "amount_12m", "priority",
-              *(c for c in names if c.startswith(TAG_PREFIX))]
-    return [c for c in dict.fromkeys(wanted) if c in set(names)]
+              *(c for c in names if c.startswith(TAG_PREFIX))]  # the tags in the spine's order: the sheet's
+    return [c for c in dict.fromkeys(wanted) if c in present]
 
 
 def _source_columns(key: str, customers: pd.DataFrame) -> list[str]:

@@ -61,7 +61,7 @@ MIXES: dict[str, tuple[str, ...]] = {
     "quadrant": ("star", "cash_cow", "potential", "eliminate"),
 }
 #: The spine's columns :func:`key_figures` and :func:`snapshot` read.
-RECORD_COLUMNS = tuple(dict.fromkeys((*SNAPSHOT_COLUMNS, *MIXES, "clv", "churn_risk", "amount_12m")))
+RECORD_COLUMNS = tuple(dict.fromkeys((*SNAPSHOT_COLUMNS, *MIXES)))  # clv, churn_risk, amount_12m: in both
 #: Where a record came from.
 SOURCES = ("run", "backfill")
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
@@ -51,7 +50,7 @@ from kit.present.strategy import actions_text, owner_text
 from kit.present.subscriptions import renewal_headline_text
 from kit.present.table import header, mask, table
 from kit.publish.deliverables import EXTRA_SHEETS, SHEETS, first_by
-from kit.publish.parquet import read_parquet
+from kit.publish.parquet import read_parquet, spine_columns_to_read
 from kit.publish.history import ACTIVITY_COLUMNS, MIXES, load_records, period_activity, spine_record, trend_frame, trend_records
 from kit.publish.html import REPORT_CSS, embed_font, footer_html, language_links, nav_html, section_title, summary_label
 from kit.publish.languages import page_name
@@ -400,8 +399,7 @@ def build_index(
     languages = tuple(languages) or tuple(meta.get("languages") or [meta["language"]])
     art = run_dir / "artifacts"
     tx = _read(art / paths.ARTIFACTS["transactions_clean"], "parquet", ACTIVITY_COLUMNS)  # period_activity's
-    everything = os.environ.get("KIT_SPINE_COLUMNS", "") == "all"  # as ctx.read_customers: to check the list
-    customers = _read(art / paths.ARTIFACTS["customers"], "parquet", None if everything else INDEX_COLUMNS)
+    customers = _read(art / paths.ARTIFACTS["customers"], "parquet", spine_columns_to_read(INDEX_COLUMNS))
     as_of = pd.Timestamp(meta["as_of"])
     stored = [r for r in load_records(client_dir or run_dir.parent, cfg.period) if r["as_of"] <= f"{as_of:%Y-%m-%d}"]
     current = spine_record(tx, customers, cfg, as_of)

@@ -7,6 +7,7 @@ holds columns it never looks at and none keeps Arrow's decoding buffers.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,11 +26,29 @@ def release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
+#: ``KIT_SPINE_COLUMNS=all`` in the environment: every reader of the spine takes every column,
+#: whatever it asks for (to check a reader's list: its pages must not change).
+SPINE_COLUMNS_ENV = "KIT_SPINE_COLUMNS"
+
+
+def spine_columns_to_read(columns: Sequence[str] | None) -> list[str] | None:
+    """The spine columns a reader asked for (each once), or None (every column) when
+    ``KIT_SPINE_COLUMNS=all``."""
+    if columns is None or os.environ.get(SPINE_COLUMNS_ENV, "") == "all":
+        return None
+    return list(dict.fromkeys(columns))
+
+
+def column_names(path: str | Path) -> list[str]:
+    """The columns of the Parquet file ``path`` (its index among them), from its schema only."""
+    return pq.read_schema(path).names
+
+
 def read_parquet(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The Parquet file ``path`` as pandas reads it; ``columns``: only those of them the file
     has (the index, e.g. ``customer_id`` of the spine, always comes along)."""
     if columns is not None:
-        present = set(pq.read_schema(path).names)
+        present = set(column_names(path))
         columns = [c for c in columns if c in present]
     frame = pd.read_parquet(path, columns=columns)
     release_arrow_memory()
