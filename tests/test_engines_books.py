@@ -1,4 +1,4 @@
-"""kit.engines.duckdb_books and the summary's cancellation guard: the SQL forms of the stage's
+"""kit.engines.duckdb_books and the summary's exact sums: the SQL forms of the stage's
 whole-table functions give the stage's results (bit for bit where the stage's are exact)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kit.core.config import Cleaning
-from kit.engines import duckdb_books, summary_sql
+from kit.engines import duckdb_books
 from kit.engines.duckdb_engine import summary_duckdb
 from kit.stages.clean import MERGED_REASON, ReconciliationError, reconcile
 from kit.stages.summary import customer_summary
@@ -109,20 +109,18 @@ def test_unique_order_lines_fail_with_one_line_naming_the_rows():
     duckdb_books.check_unique_lines(con, "transactions", "SELECT * FROM c WHERE source_row <> 5", ["category"])
 
 
-def test_summary_sums_repeat_days_apart_where_the_subtraction_would_cancel(monkeypatch):
-    """A first day of 1e8 and repeat days of a cent: (all - first) would keep ~1e-8 of the
-    cent's digits; such customers are recomputed from their repeat days."""
+def test_summary_keeps_every_digit_where_the_subtraction_would_cancel_in_floats():
+    """A first day of 1e8 and repeat days of a cent: (all - first) in doubles keeps ~1e-8 of
+    the cents' digits; summed as decimals, the repeat spend is exact (0.015 to the last bit,
+    what numpy's mean of the two repeat days gives)."""
     tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-09", "2024-01-01",
                                                      "2024-01-03"]),
                        "amount": [1e8, 0.01, 0.02, 10.0, 30.0]})
-    theirs = customer_summary(tx, "2024-01-31", time_unit="day")
-    ours = summary_duckdb(tx, "2024-01-31", time_unit="day")
-    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-12, atol=0)
-    monkeypatch.setattr(summary_sql, "CANCELLATION_SHARE", 0.0)  # the guard off: the digits are lost
-    off = summary_duckdb(tx, "2024-01-31", time_unit="day")
-    assert abs(off.loc["a", "monetary_value"] / theirs.loc["a", "monetary_value"] - 1) > 1e-9
-    assert off.loc["b", "monetary_value"] == theirs.loc["b", "monetary_value"] == 30.0
+    assert abs(((1e8 + 0.01 + 0.02) - 1e8) / 2 / 0.015 - 1) > 1e-9  # what doubles would give
+    for ours in (customer_summary(tx, "2024-01-31", time_unit="day"), summary_duckdb(tx, "2024-01-31", time_unit="day")):
+        assert ours.loc["a", "monetary_value"] == np.mean([0.01, 0.02])
+        assert ours.loc["b", "monetary_value"] == 30.0
 
 
 def test_missing_values_in_a_parquet_file_are_found_with_and_without_statistics(tmp_path):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.engines.dialect import DUCKDB, SPARK
-from kit.engines.summary_sql import purchase_filter, summary_sql
+from kit.core.dialect import DUCKDB, SPARK
+from kit.stages.summary_sql import purchase_filter, summary_sql
 from kit.stages.features import PURCHASE_SQL, purchase_mask, purchase_sql
 
 

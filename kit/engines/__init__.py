@@ -7,7 +7,7 @@ file (written by DuckDB itself when DuckDB cleans) and :func:`monthly` /
 :func:`purchase_amounts` read what the cleaning page shows from it. Every DuckDB connection
 comes from :func:`kit.engines.duckdb_source.connect` (``engine.memory_limit``, the spill
 folder). The SQL both engines run is written once
-(:mod:`kit.engines.summary_sql`, :mod:`kit.engines.dialect`); pyspark is optional and
+(:mod:`kit.stages.summary_sql`, :mod:`kit.core.dialect`); pyspark is optional and
 imported only by :mod:`kit.engines.spark_engine`'s functions.
 """
 from kit.engines.duckdb_clean import clean_transactions

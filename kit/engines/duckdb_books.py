@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from kit.engines.dialect import DUCKDB, sql_str
+from kit.core.dialect import DUCKDB, sql_str
 from kit.stages.clean import MERGED_REASON, ReconciliationError
 from kit.stages.clean.books import amount_problems, close_books, identity_problem, row_count_problems
 from kit.stages.clean.orders import CENTS_SQL

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from kit.engines import duckdb_books
-from kit.engines.dialect import DUCKDB, sql_str
+from kit.core.dialect import DUCKDB, sql_str
 from kit.engines.duckdb_source import Source, connect, open_frame, open_transactions, source_info
 from kit.io import RawTable
 from kit.engines.duckdb_values import Parsed, register_map

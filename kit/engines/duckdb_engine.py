@@ -12,10 +12,10 @@ For inputs too big for pandas on one laptop:
   temporary UTF-8 copy (:mod:`kit.engines.duckdb_source`).
 * :func:`summary_duckdb` computes the per-customer table of
   :func:`kit.stages.summary.customer_summary` -- ``customer_id -> frequency, recency, T,
-  monetary_value`` under lifetimes' conventions (day resolution) -- as one query (the SQL
-  of :mod:`kit.engines.summary_sql`, shared with Spark) over a CSV or Parquet file, a
-  DuckDB relation or a DataFrame; only that table (one row per customer) comes back to
-  pandas. Tested equal to the pandas path to 1e-9.
+  monetary_value`` under lifetimes' conventions (day resolution) -- with the SQL of
+  :mod:`kit.stages.summary_sql` (the one definition, also run in process by the stage and by
+  Spark) over a CSV or Parquet file, a DuckDB relation or a DataFrame, with the connection's
+  memory limit; only that table (one row per customer) comes back to pandas.
 * :func:`choose_engine` and :func:`clean_transactions_by_engine` (:mod:`kit.engines.dispatch`)
   pick the engine of a run.
 
@@ -36,7 +36,7 @@ import duckdb
 import pandas as pd
 
 from kit.core import paths
-from kit.engines.dialect import DUCKDB, sql_str
+from kit.core.dialect import DUCKDB, sql_str
 from kit.engines.dispatch import (  # noqa: F401 - re-exported: the engine's public names
     ENGINES,
     choose_engine,
@@ -53,16 +53,8 @@ from kit.engines.duckdb_source import (  # noqa: F401 - re-exported
     source_info,
     utf8_copy,
 )
-from kit.engines.summary_sql import (
-    check_no_nulls,
-    exact_repeat_spend,
-    needed_columns,
-    purchase_filter,
-    repeat_spend_sql,
-    summary_frame,
-    summary_sql,
-)
 from kit.stages.summary import _unit_days
+from kit.stages.summary_sql import SUMMARY_COLUMNS, check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
 
 __all__ = [
     "CHUNK_BYTES", "ENGINES", "choose_engine", "clean_transactions_by_engine", "clean_transactions_duckdb",
@@ -131,19 +123,10 @@ def summary_duckdb(
         end = None if as_of is None else pd.Timestamp(as_of).normalize()
         cols = dict(customer_col=customer_col, date_col=date_col, purchase_filter=purchase)
         sql = summary_sql(view, end, unit_days, dialect=DUCKDB, amount_col=amount_col, **cols)
-        out = con.sql(sql).to_arrow_table().to_pandas()
-
-        def repeat_totals(ids: pd.DataFrame) -> pd.DataFrame:
-            con.register("kit_risky", ids)
-            try:
-                return con.sql(repeat_spend_sql(view, "kit_risky", end, amount_col=amount_col, **cols)).df()
-            finally:
-                con.unregister("kit_risky")
-
-        out = exact_repeat_spend(out, repeat_totals)
+        out = con.sql(sql).df()
     finally:
         con.unregister(view)
-    return summary_frame(out, amount_col is not None)
+    return summary_frame(out, SUMMARY_COLUMNS if amount_col is not None else SUMMARY_COLUMNS[:3])
 
 
 def _null_counts(con, source: Any, view: str, needed: list[str]) -> list[int]:

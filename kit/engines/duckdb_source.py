@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from kit.core import paths
 from kit.core.config import Engine
-from kit.engines.dialect import DUCKDB, sql_str
+from kit.core.dialect import DUCKDB, sql_str
 from kit.io import (
     SOURCE_ROW,
     DateOrder,

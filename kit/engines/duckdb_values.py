@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.engines.dialect import DUCKDB, sql_str
+from kit.core.dialect import DUCKDB, sql_str
 from kit.engines.duckdb_source import Source
 from kit.io import MISSING_TOKENS, DateOrder, NumberStyle, normalize_ids, normalize_text, parse_amounts, parse_dates
 

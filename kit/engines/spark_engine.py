@@ -12,8 +12,8 @@ this machine, two cores; ``spark://host:7077``, ``yarn`` or ``k8s://...`` for a 
 Needs ``pyspark`` and a Java runtime (Spark 4: Java 17 or later); see
 ``benchmarks/README.md`` for a cluster example.
 
-The SQL is :func:`kit.engines.summary_sql.summary_sql`, the text DuckDB runs too, in the
-Spark dialect (:data:`kit.engines.dialect.SPARK`). pyspark is optional (``pip install
+The SQL is :func:`kit.stages.summary_sql.summary_sql`, the text DuckDB runs too, in the
+Spark dialect (:data:`kit.core.dialect.SPARK`). pyspark is optional (``pip install
 customer-value-kit[spark]``): it is imported inside the functions that need it, so that
 ``import kit.engines`` works without it.
 
@@ -27,17 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kit.engines.dialect import SPARK
-from kit.engines.summary_sql import (
-    check_no_nulls,
-    exact_repeat_spend,
-    needed_columns,
-    purchase_filter,
-    repeat_spend_sql,
-    summary_frame,
-    summary_sql,
-)
+from kit.core.dialect import SPARK
 from kit.stages.summary import _unit_days
+from kit.stages.summary_sql import SUMMARY_COLUMNS, check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -161,17 +153,8 @@ def summary_spark(
     end = None if as_of is None else pd.Timestamp(as_of).normalize()
     cols = dict(customer_col=customer_col, date_col=date_col, purchase_filter=purchase)
     sql = summary_sql(view, end, unit_days, dialect=SPARK, amount_col=amount_col, **cols)
-
-    def repeat_totals(ids: pd.DataFrame) -> pd.DataFrame:
-        spark.createDataFrame(ids).createOrReplaceTempView("kit_risky")
-        try:
-            return spark.sql(repeat_spend_sql(view, "kit_risky", end, dialect=SPARK, amount_col=amount_col,
-                                              **cols)).toPandas()
-        finally:
-            spark.catalog.dropTempView("kit_risky")
-
     with warnings.catch_warnings():  # pyspark 4.3 warns about pandas >= 3 on every transfer
         warnings.simplefilter("ignore")
-        out = exact_repeat_spend(spark.sql(sql).toPandas(), repeat_totals)
+        out = spark.sql(sql).toPandas()
     spark.catalog.dropTempView(view)
-    return summary_frame(out, amount_col is not None)
+    return summary_frame(out, SUMMARY_COLUMNS if amount_col is not None else SUMMARY_COLUMNS[:3])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from kit.stages.clv.fit import fit_count_model
 from kit.stages.clv.results import BgNbdResult
-from kit.stages.summary import _days, _floor_one, _period_purchases, _unit_days
+from kit.stages.summary import _days, _floor_one, _unit_days, purchase_counts
 from kit.stages.summary import calibration_holdout
 
 
@@ -184,23 +184,24 @@ def cumulative_tracking(
     bgnbd._require()
     unit_days = _unit_days(bgnbd.time_unit_)
     end = _floor_one(observation_end, freq)
-    per, _ = _period_purchases(transactions, customer_col, date_col, None, freq, end)
-    if not len(per):
+    counts = purchase_counts(transactions, end, customer_col=customer_col, date_col=date_col, freq=freq)
+    if not len(counts):
         return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ns]"),
                              "actual": pd.Series([], dtype=float), "predicted": pd.Series([], dtype=float)},
                             index=pd.Index([], name="week"))
-    is_first = per.is_first
-    start = pd.Timestamp(per.period.min())
+    day = counts.index.to_numpy("datetime64[ns]")
+    start = pd.Timestamp(day.min())
     n_steps = int((_days(end - start) + 1) // step_days)
     cuts = (start + pd.to_timedelta(np.arange(1, n_steps + 1) * step_days, unit="D")).to_numpy()
 
-    births, counts = np.unique(per.period[is_first], return_counts=True)
+    born = counts["first_purchases"].to_numpy() > 0
+    births, cohort = day[born], counts["first_purchases"].to_numpy()[born]
     age_days = _days(cuts[:, None] - births[None, :])  # (K steps, birth cohorts)
     expected = np.where(age_days > 0, bgnbd.expected_population(np.clip(age_days, 0, None) / unit_days), 0.0)
-    predicted = expected @ counts.astype(float)
+    predicted = expected @ cohort.astype(float)
 
-    repeats = np.sort(per.period[~is_first])
-    actual = np.searchsorted(repeats, cuts, side="left")
+    repeats_before = np.r_[0, np.cumsum(counts["repeat_purchases"].to_numpy())]
+    actual = repeats_before[np.searchsorted(day, cuts, side="left")]
     return pd.DataFrame(
         {"date": cuts - np.timedelta64(1, "D"), "actual": actual.astype(float), "predicted": predicted},
         index=pd.Index(np.arange(1, n_steps + 1), name="week"),

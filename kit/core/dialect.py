@@ -1,8 +1,9 @@
 """SQL dialects of the engines: the few things DuckDB and Spark SQL write differently.
 
-The kit's SQL (:mod:`kit.engines.summary_sql`, the cleaning cascade of
+The kit's SQL (the customer summary of :mod:`kit.stages.summary_sql`, the cleaning cascade of
 :mod:`kit.engines.duckdb_clean`) is written in the SQL both engines accept; what differs is
-named here and tested (``tests/test_engines_sql.py``).
+named here and tested (``tests/test_engines_sql.py``). It sits in ``core`` because both the
+stages (which run the summary's SQL in process) and the engines write SQL with it.
 """
 from __future__ import annotations
 
