@@ -31,16 +31,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from kit.core.dialect import DUCKDB, Dialect
-from kit.stages.features import purchase_sql
+from kit.stages.rules_sql import MONEY, date_sql, purchase_sql
 
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 
 #: ``freq`` (pandas' period alias, as lifetimes takes it) -> the SQL ``date_trunc`` part; a
 #: day needs no truncation. A week starts on Monday in both engines, as pandas' ``W`` period.
 FREQ_PARTS: dict[str, str | None] = {"D": None, "W": "week", "M": "month"}
-
-#: The SQL type of summed amounts: exact decimals with 12 places (26 digits before the point).
-MONEY = "DECIMAL(38,12)"
 
 
 def check_freq(freq: str) -> str:
@@ -55,11 +52,6 @@ def period_sql(date_expr: str, freq: str) -> str:
     day = f"CAST({date_expr} AS DATE)"
     part = FREQ_PARTS[check_freq(freq)]
     return day if part is None else f"CAST(date_trunc('{part}', {day}) AS DATE)"
-
-
-def date_sql(when: pd.Timestamp) -> str:
-    """A date literal both dialects read."""
-    return f"DATE '{when:%Y-%m-%d}'"
 
 
 def _days_cte(table: str, end: pd.Timestamp | None, dialect: Dialect, freq: str, customer_col: str, date_col: str,
@@ -228,7 +220,7 @@ FROM counts GROUP BY day ORDER BY day
 
 
 def purchase_filter(columns: Sequence[str], amount_col: str | None, dialect: Dialect) -> str:
-    """:data:`kit.stages.features.PURCHASE_SQL` over these columns (``is_return`` when present)."""
+    """:data:`kit.stages.rules_sql.PURCHASE_SQL` over these columns (``is_return`` when present)."""
     return purchase_sql(dialect.ident(amount_col) if amount_col else None,
                         dialect.ident("is_return") if "is_return" in columns else None)
 
