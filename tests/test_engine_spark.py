@@ -39,8 +39,8 @@ if (why := _java_ok()) is not None:
 from kit.core import paths  # noqa: E402
 from kit.core.config import load_config  # noqa: E402
 from kit.datasets import simulate_bgnbd  # noqa: E402
-from kit.engines.spark_engine import spark_session, summary_spark  # noqa: E402
-from kit.stages.features import purchase_mask  # noqa: E402
+from kit.engines.spark_engine import features_spark, spark_session, summary_spark  # noqa: E402
+from kit.stages.features import business_features, purchase_mask  # noqa: E402
 from kit.stages.summary import customer_summary  # noqa: E402
 
 AS_OF = "2026-09-30"
@@ -84,6 +84,26 @@ def test_summary_equals_pandas_on_simulated_csv(spark, tmp_path):
         assert_same_summary(summary_spark(str(csv), "2025-06-28", unit, spark=spark),
                             customer_summary(tx, "2025-06-28", time_unit=unit))
     assert_same_summary(summary_spark(str(csv), None, "week", spark=spark), customer_summary(tx))
+
+
+def test_features_equal_duckdbs_on_the_sample_data(spark, tmp_path):
+    """The business features' one SQL text, run by Spark over a Parquet file and by DuckDB in
+    process: the same table (the sample has order lines, returns, margins and categories)."""
+    from kit.engines import clean_all
+
+    tx = clean_all(load_config(paths.DEFAULT_CONFIG), pd.Timestamp(AS_OF)).transactions
+    pq = tmp_path / "transactions_clean.parquet"
+    tx.astype({"order_date": "datetime64[us]"}).to_parquet(pq, index=False)
+    for as_of, quarters in ((AS_OF, 4), ("2026-06-30", 5)):
+        ours = features_spark(str(pq), as_of, quarters=quarters, spark=spark)
+        theirs = business_features(tx, as_of, quarters=quarters)
+        assert ours.dtypes.equals(theirs.dtypes) and ours.index.equals(theirs.index)
+        pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-12, atol=1e-9)
+        assert theirs["n_categories"].gt(0).any() and theirs["profit_total"].notna().any()
+    # lines without an order id are orders of their own (Spark numbers the rows itself)
+    loose = tx.assign(order_id=tx["order_id"].where(tx.index % 3 != 0))
+    pd.testing.assert_frame_equal(features_spark(loose, AS_OF, spark=spark), business_features(loose, AS_OF),
+                                  check_exact=False, rtol=1e-12, atol=1e-9)
 
 
 def test_missing_values_raise(spark):

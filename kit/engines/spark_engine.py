@@ -1,11 +1,13 @@
-"""Spark engine: the customer summary as Spark SQL, for transactions that live in a cluster.
+"""Spark engine: the per-customer tables as Spark SQL, for transactions that live in a cluster.
 
 :func:`summary_spark` computes the same per-customer table as
 :func:`kit.stages.summary.customer_summary` (day resolution, lifetimes' conventions) with Spark SQL
 over a Spark DataFrame or a Parquet / CSV path that the cluster can read (``hdfs://``,
 ``s3a://``, a shared folder). Only the per-customer table -- one row per customer, four
 numbers -- comes back to pandas; the transactions never leave the cluster. The models
-(:mod:`kit.stages.clv`) then run on that table on the driver as usual.
+(:mod:`kit.stages.clv`) then run on that table on the driver as usual. :func:`features_spark`
+does the same for the business features of :func:`kit.stages.features.business_features`
+(the SQL of :mod:`kit.stages.features_sql`).
 
 The master URL is ``engine.spark_master`` in the config (``local[2]`` by default: Spark on
 this machine, two cores; ``spark://host:7077``, ``yarn`` or ``k8s://...`` for a cluster).
@@ -28,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kit.core.dialect import SPARK
+from kit.stages.features import features_frame, months_back, quarter_edges
+from kit.stages.features_sql import Columns, features_sql
 from kit.stages.summary import _unit_days
 from kit.stages.summary_sql import SUMMARY_COLUMNS, check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
 
@@ -158,3 +162,40 @@ def summary_spark(
         out = spark.sql(sql).toPandas()
     spark.catalog.dropTempView(view)
     return summary_frame(out, SUMMARY_COLUMNS if amount_col is not None else SUMMARY_COLUMNS[:3])
+
+
+def features_spark(
+    source: Any,
+    as_of,
+    *,
+    window_months: int = 12,
+    quarters: int = 4,
+    master: str | None = None,
+    spark: "SparkSession | None" = None,
+) -> pd.DataFrame:
+    """:func:`kit.stages.features.business_features` as Spark SQL (the SQL text DuckDB runs
+    in process, :func:`kit.stages.features_sql.features_sql`); only the per-customer table
+    comes back.
+
+    ``source``: clean transactions in the canonical columns (``customer_id, order_date,
+    amount`` and, where present, ``order_id, is_return, profit, margin, category``), as for
+    :func:`summary_spark`. Lines without an order id are told apart by
+    ``monotonically_increasing_id()``. Returns what ``business_features`` returns.
+    """
+    from pyspark.sql import functions as F  # optional dependency, see spark_session
+
+    spark = spark if spark is not None else spark_session(master or "local[2]")
+    frame = spark_frame(spark, source)
+    needed_columns(frame.columns, "customer_id", "order_date", "amount")
+    columns = Columns.of(frame.columns)
+    frame = frame.withColumn("row_id", F.monotonically_increasing_id())
+    as_of = pd.Timestamp(as_of).normalize()
+    view = "kit_transactions"
+    frame.createOrReplaceTempView(view)
+    sql = features_sql(view, as_of, months_back(as_of, window_months), months_back(as_of, 2 * window_months),
+                       quarter_edges(as_of, quarters), columns, dialect=SPARK)
+    with warnings.catch_warnings():  # pyspark 4.3 warns about pandas >= 3 on every transfer
+        warnings.simplefilter("ignore")
+        out = spark.sql(sql).toPandas()
+    spark.catalog.dropTempView(view)
+    return features_frame(out, quarters)
