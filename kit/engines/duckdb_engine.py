@@ -123,7 +123,7 @@ def summary_duckdb(
         end = None if as_of is None else pd.Timestamp(as_of).normalize()
         cols = dict(customer_col=customer_col, date_col=date_col, purchase_filter=purchase)
         sql = summary_sql(view, end, unit_days, dialect=DUCKDB, amount_col=amount_col, **cols)
-        out = con.sql(sql).df()
+        out = con.sql(sql).to_arrow_table().to_pandas()  # .df(): +0.2 s at 1M
     finally:
         con.unregister(view)
     return summary_frame(out, SUMMARY_COLUMNS if amount_col is not None else SUMMARY_COLUMNS[:3])

@@ -121,7 +121,7 @@ def _inputs(transactions: pd.DataFrame, customer_col: str, date_col: str,
     labels = None
     if isinstance(ids.dtype, pd.CategoricalDtype):  # DuckDB would turn a million categories into an ENUM: slow
         labels, cols["customer_id"] = ids.cat.categories, ids.cat.codes.to_numpy()
-    return pd.DataFrame(cols), labels
+    return pd.DataFrame(cols, copy=False), labels  # a dict of columns is copied by default
 
 
 def _run(frame: pd.DataFrame, sql_of) -> pd.DataFrame:
