@@ -13,6 +13,20 @@ from kit.stages.features import (
     quarter_edges,
     window_totals,
 )
+from kit.engines.duckdb_engine import features_duckdb
+
+_NUMPY_FEATURES = business_features
+
+
+@pytest.fixture(autouse=True, params=["numpy", "duckdb"])
+def engine(request, monkeypatch):
+    """Every test of the features runs twice: the stage's numpy form and the engines' SQL
+    (DuckDB; Spark runs the same text, tests/test_engine_spark.py)."""
+    if request.param == "duckdb":
+        if request.node.get_closest_marker("numpy_only"):
+            pytest.skip(request.node.get_closest_marker("numpy_only").args[0])
+        monkeypatch.setitem(globals(), "business_features", features_duckdb)
+    return request.param
 
 AS_OF = pd.Timestamp("2026-09-30")
 
@@ -219,12 +233,13 @@ def test_a_period_without_purchases_keeps_everyone_as_lapsed():
 def test_missing_ids_raise_and_missing_columns_are_named():
     t = tx([("a", "1", "2026-01-01", 1.0)])
     t.loc[0, "customer_id"] = None
-    with pytest.raises(ValueError, match="missing customer_id"):
+    with pytest.raises(ValueError, match="missing customer_id|no 'customer_id'"):
         business_features(t, AS_OF)
     with pytest.raises(ValueError, match="'amount'"):
         business_features(tx([("a", "1", "2026-01-01", 1.0)]).drop(columns="amount"), AS_OF)
 
 
+@pytest.mark.numpy_only("prepare() is the numpy form's")
 def test_prepared_form_gives_the_same_features():
     t = tx([("a", "1", "2026-01-01", 1.0), ("b", "2", "2025-02-01", 3.0), ("a", "3", "2026-09-01", 2.0)])
     p = prepare(t)

@@ -1,13 +1,11 @@
-"""The business features' one SQL definition against the numpy implementation it replaced
-(frozen in tests/features_reference.py), on generated messy transactions: order lines with
-and without order ids, an order id reused by two customers, returns, zero and negative
-amounts, profit and margin with gaps, categories with gaps, time-zone dates, any as_of,
-window and number of quarters. Hypothesis draws them, derandomised.
+"""The business features' SQL (what DuckDB and Spark run) against the stage's numpy form
+(what a run computes in process), on generated messy transactions: order lines with and
+without order ids, an order id reused by two customers, returns, zero and negative amounts,
+profit and margin with gaps, categories with gaps, time-zone dates, any as_of, window and
+number of quarters. Hypothesis draws them, derandomised. (Spark against numpy:
+tests/test_engine_spark.py.)
 """
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,11 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kit.stages.features import business_features, prepare, window_totals
+from kit.engines.duckdb_engine import features_duckdb
+from kit.stages.features import _empty_features, business_features, prepare
 from kit.stages.layering.dimensions import _votes_from_categories
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import features_reference as ref  # noqa: E402 - the frozen numpy features, next to this file
 
 START = pd.Timestamp("2024-01-01")
 
@@ -52,11 +48,12 @@ def messy(draw) -> pd.DataFrame:
 
 
 def assert_same(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
-    """Equal values; the types always the documented ones (the numpy code gave an int64
-    amount column where no row fell in the window: numpy's bincount of no weights)."""
+    """Equal values and the documented types in both (numpy's code gave an int64 amount
+    column where no row fell in the window -- its bincount of no weights -- until these
+    tests found it)."""
     assert list(ours.columns) == list(theirs.columns)
-    assert ours.dtypes.equals(ref._empty_features(sum(c.startswith("amount_q") for c in ours.columns)).dtypes)
-    theirs = theirs.astype(ours.dtypes.to_dict())
+    documented = _empty_features(sum(c.startswith("amount_q") for c in ours.columns)).dtypes
+    assert ours.dtypes.equals(documented) and theirs.dtypes.equals(documented)
     assert ours.index.equals(theirs.index) and ours.index.name == theirs.index.name
     num = [c for c in ours.columns if ours[c].dtype == "float64"]
     other = [c for c in ours.columns if c not in num]
@@ -68,33 +65,23 @@ def assert_same(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
           suppress_health_check=[HealthCheck.too_slow])
 @given(tx=messy(), as_of_day=st.integers(0, 1000), window=st.sampled_from([1, 6, 12]),
        quarters=st.integers(1, 5))
-def test_features_equal_the_numpy_reference(tx, as_of_day, window, quarters):
+def test_the_sql_equals_the_numpy_features(tx, as_of_day, window, quarters):
     as_of = START + pd.Timedelta(days=as_of_day)
-    ours = business_features(tx, as_of, window_months=window, quarters=quarters)
-    theirs = ref.business_features(tx, as_of, window_months=window, quarters=quarters)
+    ours = features_duckdb(tx, as_of, window_months=window, quarters=quarters)
+    theirs = business_features(tx, as_of, window_months=window, quarters=quarters)
     assert_same(ours, theirs)
-    months = window if as_of_day % 2 else None
-    pd.testing.assert_frame_equal(window_totals(tx, as_of, months).rename_axis(None),
-                                  ref.window_totals(tx, as_of, months).rename_axis(None).astype(
-                                      {"orders": "int64", "amount": "float64"}),
-                                  check_exact=False, rtol=1e-12, atol=1e-9)
 
 
-@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@settings(max_examples=40, derandomize=True, database=None, deadline=None)
 @given(tx=messy(), as_of_day=st.one_of(st.none(), st.integers(0, 1000)))
-def test_category_votes_equal_the_numpy_reference(tx, as_of_day):
+def test_category_votes_are_shares_and_never_fail(tx, as_of_day):
+    """Categories never bought (or bought only after as_of) give no share instead of the
+    crash the int64 bincount gave."""
     as_of = None if as_of_day is None else START + pd.Timedelta(days=as_of_day)
     idx = pd.Index(["a", "b", "10", "x"], name="customer_id")
-    keywords = {"tools": ["tool", "machine"], "books": ["书"]}
-    ours = _votes_from_categories(tx, idx, as_of, keywords)
-    try:
-        theirs = ref.votes_from_categories(tx, idx, as_of, keywords)
-    except TypeError:  # the numpy code failed (int64 bincount of no weights) on categories never bought
-        assert ours is not None and not ours.any()
-        return
-    assert (ours is None) == (theirs is None)
-    if ours is not None:
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    votes = _votes_from_categories(tx, idx, as_of, {"tools": ["tool", "machine"], "books": ["书"]})
+    if votes is not None:
+        assert votes.dtype == float and ((votes >= 0) & (votes <= 1 + 1e-12)).all()
 
 
 def test_one_preparation_serves_several_dates():
@@ -106,14 +93,14 @@ def test_one_preparation_serves_several_dates():
         pd.testing.assert_frame_equal(business_features(p, as_of), business_features(tx, as_of))
 
 
-def test_equal_amounts_give_equal_figures_whatever_the_row_order():
-    """Exact sums: the same purchases in another order give the same bytes (floats added in
-    another order need not), so a quantile cut cannot fall between two equal customers."""
+def test_the_sql_sums_exactly_whatever_the_row_order():
+    """Exact sums in the engines: the same purchases in another order give the same bytes
+    (floats added in another order need not)."""
     amounts = [0.1, 0.2, 0.3, 1e8, -1e8, 0.7]
     rows = [("a", f"o{i}", a) for i, a in enumerate(amounts)] + [("b", f"p{i}", a) for i, a in enumerate(amounts[::-1])]
     tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "amount"]).assign(
         order_date=pd.Timestamp("2026-05-01"))
-    f = business_features(tx, "2026-06-30")
+    f = features_duckdb(tx, "2026-06-30")
     assert f.loc["a", "revenue_total"] == f.loc["b", "revenue_total"] == pytest.approx(1.3, abs=1e-12)
     assert f.loc["a"].equals(f.loc["b"])
 
@@ -124,6 +111,5 @@ def test_a_category_is_new_in_the_last_quarter_from_the_day_after_its_start(day,
     2026-06-30 is before it."""
     tx = pd.DataFrame({"customer_id": ["a", "a"], "order_id": ["1", "2"], "amount": [10.0, 20.0],
                        "order_date": pd.to_datetime(["2026-01-10", day]), "category": ["tools", "books"]})
-    f = business_features(tx, "2026-09-30")
-    assert bool(f.loc["a", "new_category_last_q"]) is new
-    assert bool(ref.business_features(tx, "2026-09-30").loc["a", "new_category_last_q"]) is new
+    assert bool(business_features(tx, "2026-09-30").loc["a", "new_category_last_q"]) is new
+    assert bool(features_duckdb(tx, "2026-09-30").loc["a", "new_category_last_q"]) is new

@@ -53,13 +53,15 @@ from kit.engines.duckdb_source import (  # noqa: F401 - re-exported
     source_info,
     utf8_copy,
 )
+from kit.stages.features import features_frame, months_back, quarter_edges
+from kit.stages.features_sql import Columns, features_sql
 from kit.stages.summary import _unit_days
 from kit.stages.summary_sql import SUMMARY_COLUMNS, check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
 
 __all__ = [
     "CHUNK_BYTES", "ENGINES", "choose_engine", "clean_transactions_by_engine", "clean_transactions_duckdb",
-    "connect", "file_format", "input_bytes", "open_transactions", "relation", "source_info", "summary_duckdb",
-    "utf8_copy",
+    "connect", "features_duckdb", "file_format", "input_bytes", "open_transactions", "relation", "source_info",
+    "summary_duckdb", "utf8_copy",
 ]
 
 
@@ -142,3 +144,45 @@ def _null_counts(con, source: Any, view: str, needed: list[str]) -> list[int]:
                 return [int(stats[c][0]) for c in needed]
     checks = ", ".join(f"count(*) FILTER (WHERE {DUCKDB.ident(c)} IS NULL)" for c in needed)
     return list(con.sql(f"SELECT {checks} FROM {view}").fetchall()[0])
+
+
+def features_duckdb(
+    source: Any,
+    as_of,
+    *,
+    window_months: int = 12,
+    quarters: int = 4,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """:func:`kit.stages.features.business_features` as DuckDB SQL over a file or frame: the
+    SQL text of :func:`kit.stages.features_sql.features_sql`, which Spark runs too
+    (:func:`kit.engines.spark_engine.features_spark`). A file is streamed (out of core beyond
+    the connection's memory limit); only the per-customer table comes back.
+
+    ``source``: clean transactions (``customer_id, order_date, amount`` and, where present,
+    ``order_id, is_return, profit, margin, category``) as a CSV or Parquet path, a relation
+    or a DataFrame (time-zone dates taken at their local wall-clock day, as the stage does).
+    Missing ids or dates raise ``ValueError``. Returns what ``business_features`` returns.
+    """
+    con = con if con is not None else connect()
+    if isinstance(source, pd.DataFrame):
+        dates = pd.to_datetime(source["order_date"]) if "order_date" in source.columns else None
+        if dates is not None and dates.dt.tz is not None:
+            source = source.assign(order_date=dates.dt.tz_localize(None))
+    rel = relation(con, source)
+    needed = needed_columns(list(rel.columns), "customer_id", "order_date", "amount")
+    view = "kit_transactions_rows"
+    con.register("kit_transactions_in", rel)
+    try:
+        check_no_nulls(_null_counts(con, source, "kit_transactions_in", needed[:2]), needed[:2])
+        # a number per row: lines without an order id are orders of their own
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, row_number() OVER () AS row_id "
+                    "FROM kit_transactions_in")
+        as_of = pd.Timestamp(as_of).normalize()
+        sql = features_sql(view, as_of, months_back(as_of, window_months), months_back(as_of, 2 * window_months),
+                           quarter_edges(as_of, quarters), Columns.of(rel.columns), dialect=DUCKDB)
+        out = con.sql(sql).to_arrow_table().to_pandas()
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+        con.unregister("kit_transactions_in")
+    return features_frame(out, quarters)

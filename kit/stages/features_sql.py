@@ -1,10 +1,12 @@
 """The business features as SQL: the one definition of the per-customer figures beside the
 lifetimes summary (:mod:`kit.stages.features` states what each column means).
 
-Like the summary (:mod:`kit.stages.summary_sql`), every feature is one SQL text that DuckDB
-runs in process over the frame a stage holds (:func:`kit.stages.features.business_features`)
-and Spark runs on a cluster (:func:`kit.engines.spark_engine.features_spark`); the dialects
-differ only in what :class:`kit.core.dialect.Dialect` names. Amounts and profits are summed
+Every feature is one SQL text that the engines run: DuckDB over a file or frame
+(:func:`kit.engines.duckdb_engine.features_duckdb`, out of core) and Spark on a cluster
+(:func:`kit.engines.spark_engine.features_spark`); the dialects differ only in what
+:class:`kit.core.dialect.Dialect` names. In process the stage keeps its numpy form
+(:func:`kit.stages.features.business_features`: measured faster and leaner there), held
+equal to this text by a property test (``tests/test_features_sql.py``). Amounts and profits are summed
 as ``DECIMAL(38,12)``: exact, so the same bytes on any number of threads, and two customers
 with the same purchases get the same figure (a RFM quantile cut cannot fall between them).
 
@@ -128,36 +130,4 @@ SELECT o.customer_id, o.first_day AS first_purchase, o.last_day AS last_purchase
        {days('o.first_day', end)} AS tenure_days
 FROM per_order AS o JOIN per_row AS r ON r.customer_id = o.customer_id{category_join}
 ORDER BY o.customer_id
-"""
-
-
-def window_totals_sql(table: str, as_of: pd.Timestamp, start: pd.Timestamp | None, columns: Columns, *,
-                      dialect: Dialect = DUCKDB) -> str:
-    """SQL of :func:`kit.stages.features.window_totals`: per customer with a purchase on or
-    before ``as_of``, the orders dated and the net amount in (``start``, ``as_of``] (all
-    history when ``start`` is None)."""
-    inside = "true" if start is None else f"day > {date_sql(start)}"
-    return f"""
-WITH {_rows_cte(table, as_of, columns, dialect)}, per_order AS (
-    SELECT customer_id, count(CASE WHEN {inside} THEN 1 END) AS orders FROM orders GROUP BY customer_id
-), per_row AS (
-    SELECT customer_id, sum(CASE WHEN {inside} THEN amount ELSE 0 END) AS amount FROM src GROUP BY customer_id
-)
-SELECT o.customer_id, o.orders, CAST(r.amount AS DOUBLE) AS amount
-FROM per_order AS o JOIN per_row AS r ON r.customer_id = o.customer_id
-ORDER BY o.customer_id
-"""
-
-
-def category_amounts_sql(table: str, as_of: pd.Timestamp | None, columns: Columns, *,
-                         dialect: Dialect = DUCKDB) -> str:
-    """SQL of ``customer_id, category, amount``: the purchased amount per customer and
-    category (rows with a category, on or before ``as_of``; None: every date)."""
-    end = as_of if as_of is not None else pd.Timestamp.max.normalize()
-    return f"""
-WITH {_rows_cte(table, end, columns, dialect)}
-SELECT customer_id, category, CAST(sum(amount) AS DOUBLE) AS amount
-FROM src WHERE purchase AND category IS NOT NULL
-GROUP BY customer_id, category
-ORDER BY customer_id, category
 """

@@ -8,7 +8,7 @@ import pandas as pd
 
 from kit.core.config import Personas
 from kit.core.notes import Msg, Note
-from kit.stages.features import PreparedTransactions, category_amounts, prepare
+from kit.stages.features import PreparedTransactions, day_number, prepare
 from kit.stages.layering.common import (
     DEFAULT_DEMAND_KEYWORDS,
     DEFAULT_GROWTH_STAGES,
@@ -62,28 +62,29 @@ def _votes_from_interactions(interactions: pd.DataFrame | None, idx: pd.Index,
 def _votes_from_categories(transactions: pd.DataFrame | PreparedTransactions | None, idx: pd.Index,
                            as_of: pd.Timestamp | str | None,
                            demand_keywords: Mapping[str, list[str]]) -> np.ndarray | None:
-    """Share of a customer's purchased amount whose category matches each type (None: the
-    data name no category)."""
+    """Share of a customer's purchased amount whose category matches each type."""
     if transactions is None or not (
         isinstance(transactions, PreparedTransactions) or "category" in transactions.columns
     ):
         return None
     pt = prepare(transactions)
-    if not pt.columns.category or not pt.frame["category"].notna().any():
+    if pt.category is None or not len(pt.categories):
         return None
-    amounts = category_amounts(pt, as_of)
-    n = len(idx)
+    n, n_types = len(idx), len(demand_keywords)
+    rows = pt.purchase & (pt.category >= 0)
+    if as_of is not None:
+        rows &= pt.day <= day_number(as_of)
     # category -> type matches, then amount per customer and type
-    cat, names = pd.factorize(amounts["category"])
-    names = pd.Series(pd.Index(names).astype("str"))
+    names = pd.Series(pt.categories.astype("str"))
     cat_type = np.column_stack([_keyword_hits(names, w).to_numpy() for w in demand_keywords.values()])
-    cust = idx.get_indexer(amounts["customer_id"].astype("str"))  # -1: not layered
+    pos = idx.get_indexer(pt.ids)  # customer code -> row of idx (-1 when not layered)
+    cust = pos[pt.cust[rows]]
     ok = cust >= 0
-    cust, cat, amt = cust[ok], cat[ok], amounts["amount"].to_numpy("float64")[ok]
-    # astype: numpy's bincount of no weights is int64 (no purchase with a category yet)
+    cust, cat, amt = cust[ok], pt.category[rows][ok], pt.amount[rows][ok]
+    # astype: numpy's bincount of no weights is int64 (categories never bought yet)
     total = np.bincount(cust, weights=amt, minlength=n).astype(float)
     per = np.column_stack([
-        np.bincount(cust, weights=amt * cat_type[cat, j], minlength=n) for j in range(len(demand_keywords))
+        np.bincount(cust, weights=amt * cat_type[cat, j], minlength=n) for j in range(n_types)
     ]).astype(float)
     return np.divide(per, total[:, None], out=np.zeros_like(per), where=total[:, None] > 0)
 
