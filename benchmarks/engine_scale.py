@@ -16,7 +16,9 @@ Two measurements (issue 14), each stage in a process of its own:
 * ``ratio``: the kit's summary (:func:`summary_duckdb`, a pandas frame indexed by customer)
   against a plain DuckDB SQL summary of the same clean Parquet file (fetched to pandas the
   same way: Arrow, then pandas), run alternately ``--reps`` times; the ratio of the medians.
-  The data: :func:`kit.datasets.simulate_bgnbd` at ``--customers`` (``benchmarks/run.py``'s
+  Also timed in the same loop: the stage's summary (:func:`kit.stages.summary.customer_summary`,
+  the same SQL run in process over the purchases as a frame, what a run and the model path
+  use; the frame is read before, not timed). The data: :func:`kit.datasets.simulate_bgnbd` at ``--customers`` (``benchmarks/run.py``'s
   generator), cleaned by the DuckDB engine.
 
 Usage::
@@ -215,13 +217,18 @@ def worker_ratio(customers: int, out: str, reps: int) -> dict[str, Any]:
     from kit.engines.duckdb_clean import clean_transactions_duckdb
     from kit.engines.duckdb_engine import summary_duckdb
     from kit.engines.duckdb_source import connect
+    from kit.stages.features import purchase_mask
+    from kit.stages.summary import customer_summary
 
     data = bench_run.generate(customers, Path(out) / "data")
     con = connect()
     clean = Path(out) / "transactions_clean.parquet"
     clean_transactions_duckdb(InputTable(path=data["parquet"]), Cleaning(), AS_OF, con=con, clean_path=clean)
     plain = plain_summary_sql(str(clean))
-    kit_s, plain_s = [], []
+    # the stage's summary over the frame a run holds (the model path's): purchases read first, not timed
+    frame = pd.read_parquet(clean, columns=["customer_id", "order_date", "amount", "is_return"])
+    purchases = frame[purchase_mask(frame).to_numpy()]
+    kit_s, plain_s, stage_s = [], [], []
     for _ in range(reps):
         t0 = time.perf_counter()
         ours = summary_duckdb(clean, AS_OF, time_unit="week", con=con)
@@ -229,6 +236,10 @@ def worker_ratio(customers: int, out: str, reps: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         theirs = con.sql(plain).to_arrow_table().to_pandas()
         plain_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        stage = customer_summary(purchases, AS_OF, time_unit="week")
+        stage_s.append(time.perf_counter() - t0)
+    assert stage.index.equals(ours.index) and np.allclose(stage.to_numpy(), ours.to_numpy(), rtol=1e-12, atol=1e-9)
     theirs = theirs.assign(customer_id=theirs["customer_id"].astype("str")).set_index("customer_id").sort_index()
     diff = float(np.max(np.abs(ours.to_numpy() - theirs[ours.columns].astype(float).to_numpy())))
     return {"customers": len(ours), "orders": data["orders"], "reps": reps,
@@ -236,6 +247,8 @@ def worker_ratio(customers: int, out: str, reps: int) -> dict[str, Any]:
             "kit_median": round(statistics.median(kit_s), 3), "plain_median": round(statistics.median(plain_s), 3),
             "ratio": round(statistics.median(kit_s) / statistics.median(plain_s), 2),
             "ratio_of_minima": round(min(kit_s) / min(plain_s), 2), "largest_difference": diff,
+            "stage_seconds": [round(x, 3) for x in stage_s], "stage_median": round(statistics.median(stage_s), 3),
+            "stage_ratio": round(statistics.median(stage_s) / statistics.median(plain_s), 2),
             "same_customers": bool(ours.index.equals(pd.Index(theirs.index)))}
 
 
