@@ -42,3 +42,15 @@ def months_between(earlier: pd.Series | pd.Timestamp, later: pd.Timestamp) -> pd
 def add_months(date: pd.Timestamp, months: int) -> pd.Timestamp:
     """Calendar month arithmetic that clamps to month ends (Jan 31 + 1 month = Feb 28/29)."""
     return pd.Timestamp(date) + pd.DateOffset(months=months)
+
+
+def local_datetimes(values: pd.Series) -> pd.Series:
+    """``values`` as naive datetimes, a time zone's local wall-clock time kept (a purchase at
+    23:30 in Shanghai stays on its Shanghai day): what every day count of the kit reads."""
+    dates = values if pd.api.types.is_datetime64_any_dtype(values) else pd.to_datetime(values)
+    return dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
+
+
+def local_days(values: pd.Series) -> pd.Series:
+    """:func:`local_datetimes` floored to the day (lifetimes' ``to_period("D")``)."""
+    return local_datetimes(values).dt.floor("D")

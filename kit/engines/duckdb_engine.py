@@ -36,6 +36,7 @@ import duckdb
 import pandas as pd
 
 from kit.core import paths
+from kit.core.periods import local_datetimes
 from kit.core.dialect import DUCKDB, sql_str
 from kit.engines.dispatch import (  # noqa: F401 - re-exported: the engine's public names
     ENGINES,
@@ -53,7 +54,7 @@ from kit.engines.duckdb_source import (  # noqa: F401 - re-exported
     source_info,
     utf8_copy,
 )
-from kit.stages.features import features_frame, months_back, quarter_edges
+from kit.stages.features import features_frame
 from kit.stages.features_sql import Columns, features_sql
 from kit.stages.summary import _unit_days
 from kit.stages.summary_sql import SUMMARY_COLUMNS, check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
@@ -165,10 +166,8 @@ def features_duckdb(
     Missing ids or dates raise ``ValueError``. Returns what ``business_features`` returns.
     """
     con = con if con is not None else connect()
-    if isinstance(source, pd.DataFrame):
-        dates = pd.to_datetime(source["order_date"]) if "order_date" in source.columns else None
-        if dates is not None and dates.dt.tz is not None:
-            source = source.assign(order_date=dates.dt.tz_localize(None))
+    if isinstance(source, pd.DataFrame) and "order_date" in source.columns:
+        source = source.assign(order_date=local_datetimes(source["order_date"]))
     rel = relation(con, source)
     needed = needed_columns(list(rel.columns), "customer_id", "order_date", "amount")
     view = "kit_transactions_rows"
@@ -178,9 +177,8 @@ def features_duckdb(
         # a number per row: lines without an order id are orders of their own
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, row_number() OVER () AS row_id "
                     "FROM kit_transactions_in")
-        as_of = pd.Timestamp(as_of).normalize()
-        sql = features_sql(view, as_of, months_back(as_of, window_months), months_back(as_of, 2 * window_months),
-                           quarter_edges(as_of, quarters), Columns.of(rel.columns), dialect=DUCKDB)
+        sql = features_sql(view, as_of, Columns.of(rel.columns), window_months=window_months, quarters=quarters,
+                           dialect=DUCKDB)
         out = con.sql(sql).to_arrow_table().to_pandas()
     finally:
         con.execute(f"DROP VIEW IF EXISTS {view}")

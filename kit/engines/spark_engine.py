@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kit.core.dialect import SPARK
-from kit.stages.features import features_frame, months_back, quarter_edges
+from kit.stages.features import features_frame
 from kit.stages.features_sql import Columns, features_sql
 from kit.stages.summary import _unit_days
 from kit.stages.summary_sql import SUMMARY_COLUMNS, check_no_nulls, needed_columns, purchase_filter, summary_frame, summary_sql
@@ -189,11 +189,9 @@ def features_spark(
     needed_columns(frame.columns, "customer_id", "order_date", "amount")
     columns = Columns.of(frame.columns)
     frame = frame.withColumn("row_id", F.monotonically_increasing_id())
-    as_of = pd.Timestamp(as_of).normalize()
     view = "kit_transactions"
     frame.createOrReplaceTempView(view)
-    sql = features_sql(view, as_of, months_back(as_of, window_months), months_back(as_of, 2 * window_months),
-                       quarter_edges(as_of, quarters), columns, dialect=SPARK)
+    sql = features_sql(view, as_of, columns, window_months=window_months, quarters=quarters, dialect=SPARK)
     with warnings.catch_warnings():  # pyspark 4.3 warns about pandas >= 3 on every transfer
         warnings.simplefilter("ignore")
         out = spark.sql(sql).toPandas()

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from kit.core.checks import validate_cols as _validate_cols
+from kit.core.periods import local_datetimes
 from kit.stages.rules_sql import PURCHASE_SQL, purchase_sql  # noqa: F401 - the purchase rule's SQL form, named here
 
 #: Mean Gregorian month in days (365.25 / 12), as ``kit.core.periods.months_between`` uses.
@@ -174,10 +175,7 @@ def prepare(transactions: pd.DataFrame | PreparedTransactions) -> PreparedTransa
             "(kit.stages.clean quarantines such rows with a reason)"
         )
     cust, ids = pd.factorize(tx["customer_id"].astype("str"), sort=True)
-    dates = pd.to_datetime(tx["order_date"])
-    if dates.dt.tz is not None:
-        dates = dates.dt.tz_localize(None)  # local wall-clock dates
-    dates = dates.to_numpy()
+    dates = local_datetimes(tx["order_date"]).to_numpy()
     day = (dates.astype("datetime64[D]") - _EPOCH).astype(np.int64)
     amount = pd.to_numeric(tx["amount"]).astype(float).to_numpy()
     purchase = purchase_mask(tx).to_numpy()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kit.core.dialect import DUCKDB, Dialect
+from kit.stages.features import months_back, quarter_edges
 from kit.stages.rules_sql import MONEY, date_sql, purchase_sql
 
 
@@ -72,20 +73,21 @@ def _between(lo: pd.Timestamp | None, hi: pd.Timestamp) -> str:
 
 def features_sql(
     table: str,
-    as_of: pd.Timestamp,
-    window_start: pd.Timestamp,
-    window_before_start: pd.Timestamp,
-    edges: Sequence[pd.Timestamp],
+    as_of: pd.Timestamp | str,
     columns: Columns,
     *,
+    window_months: int = 12,
+    quarters: int = 4,
     dialect: Dialect = DUCKDB,
 ) -> str:
-    """SQL of :func:`kit.stages.features.business_features` as of ``as_of``: the trailing
-    window is (``window_start``, ``as_of``], the one before (``window_before_start``,
-    ``window_start``]; quarter ``k`` is (``edges[k]``, ``edges[k-1]``] (``edges[0]`` is
-    ``as_of``). One row per customer with a purchase on or before ``as_of``, sorted by id;
-    dates as DATE, money as DOUBLE (NULL: no profit known), counts as BIGINT."""
-    quarters = len(edges) - 1
+    """SQL of :func:`kit.stages.features.business_features` as of ``as_of``, with its windows
+    (:func:`kit.stages.features.months_back`, :func:`kit.stages.features.quarter_edges`): the
+    trailing window (``as_of`` - ``window_months``, ``as_of``], the one before it, and
+    ``quarters`` quarters. One row per customer with a purchase on or before ``as_of``, sorted
+    by id; dates as DATE, money as DOUBLE (NULL: no profit known), counts as BIGINT."""
+    as_of = pd.Timestamp(as_of).normalize()
+    window_start, window_before_start = months_back(as_of, window_months), months_back(as_of, 2 * window_months)
+    edges = quarter_edges(as_of, quarters)
     days = dialect.days_between
     order_q = ", ".join(f"count(CASE WHEN {_between(edges[k], edges[k - 1])} THEN 1 END) AS orders_q{k}"
                         for k in range(1, quarters + 1))

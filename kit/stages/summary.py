@@ -45,6 +45,7 @@ import pandas as pd
 
 from kit.core.checks import validate_cols as _validate_cols
 from kit.core import paths
+from kit.core.periods import local_datetimes
 from kit.stages.summary_sql import (
     SUMMARY_COLUMNS,
     calibration_holdout_sql,
@@ -81,14 +82,6 @@ def _unit_days(time_unit: str) -> float:
         ) from None
 
 
-def floor_to_day(dates: pd.Series) -> pd.Series:
-    """Midnight of each date, keeping a time zone's local wall-clock date (as lifetimes'
-    ``to_period("D")`` does)."""
-    if dates.dt.tz is not None:
-        dates = dates.dt.tz_localize(None)
-    return dates.dt.floor("D")
-
-
 def _floor_one(when, freq: str) -> pd.Timestamp:
     ts = pd.Timestamp(when)
     if ts is pd.NaT:
@@ -111,10 +104,7 @@ def _inputs(transactions: pd.DataFrame, customer_col: str, date_col: str,
     quarantine, and a summary never drops rows silently."""
     needed = needed_columns(list(transactions.columns), customer_col, date_col, amount_col)
     ids = transactions[customer_col]
-    dates = transactions[date_col]
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        dates = pd.to_datetime(dates)
-    cols = {"customer_id": ids, "order_date": dates.dt.tz_localize(None) if dates.dt.tz is not None else dates}
+    cols = {"customer_id": ids, "order_date": local_datetimes(transactions[date_col])}
     if amount_col is not None:
         cols["amount"] = pd.to_numeric(transactions[amount_col]).astype(float)
     check_no_nulls([int(v.isna().sum()) for v in cols.values()], needed)

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from kit.stages.clv.results import BgNbdResult
-from kit.stages.summary import TIME_UNIT_DAYS, floor_to_day
+from kit.core.periods import local_days
+from kit.stages.summary import TIME_UNIT_DAYS
 
 
 def _simulate_counts(fit: BgNbdResult, T: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -87,7 +88,7 @@ def p_alive_history(fit: BgNbdResult, transactions: pd.DataFrame, customer_ids: 
     end = pd.Timestamp(as_of).normalize()
     rows = []
     tx = transactions[transactions[customer_col].astype(str).isin([str(c) for c in customer_ids])]
-    days_all = floor_to_day(pd.to_datetime(tx[date_col]))
+    days_all = local_days(tx[date_col])
     for cid in customer_ids:
         days = np.unique(days_all[tx[customer_col].astype(str) == str(cid)].to_numpy())
         days = days[days <= np.datetime64(end)]

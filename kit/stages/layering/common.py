@@ -10,6 +10,7 @@ import pandas as pd
 
 from kit.core.config import Dynamic, KitConfig, ThreeD
 from kit.core.notes import Note
+from kit.core.periods import local_days
 
 #: ``section`` of the notes this stage leaves for the report (``ctx.note``).
 SECTION = "02_layering"
@@ -102,10 +103,7 @@ def _interactions_until(interactions: pd.DataFrame | None, as_of: pd.Timestamp) 
     missing = [c for c in ("customer_id", "date") if c not in interactions.columns]
     if missing:
         raise ValueError(f"Required column(s) {', '.join(map(repr, missing))} missing from interactions")
-    day = pd.to_datetime(interactions["date"])
-    if day.dt.tz is not None:
-        day = day.dt.tz_localize(None)
-    day = day.dt.floor("D")
+    day = local_days(interactions["date"])
     out = interactions.assign(day=day, customer_id=interactions["customer_id"].astype("str"))
     return out[(out["day"] <= as_of).to_numpy()]
 

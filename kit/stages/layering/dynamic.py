@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from kit.core.config import Dynamic
+from kit.core.periods import local_days
 from kit.stages.features import months_back
 from kit.stages.layering.common import (
     DEFAULT_OVERDUE_STATUSES,
@@ -123,10 +124,7 @@ def overdue_customers(
     if not (has_days or has_status):
         return None
     as_of = pd.Timestamp(as_of).normalize()
-    day = pd.to_datetime(transactions["order_date"])
-    if day.dt.tz is not None:
-        day = day.dt.tz_localize(None)
-    day = day.dt.floor("D")
+    day = local_days(transactions["order_date"])
     in_w = ((day > months_back(as_of, window_months)) & (day <= as_of)).to_numpy()
     flag = np.zeros(len(transactions), dtype=bool)
     if has_days:
