@@ -148,9 +148,11 @@ def test_lines_without_an_order_id_are_orders_of_their_own():
 
 
 def test_timezone_aware_dates_use_the_local_date():
-    t = tx([("a", "1", "2026-09-30", 10.0)])
-    t["order_date"] = pd.to_datetime(["2026-09-30 23:30"]).tz_localize("Asia/Shanghai")
-    assert business_features(t, AS_OF).loc["a", "days_since_last"] == 0
+    t = tx([("a", "1", "2026-09-30", 10.0), ("b", "2", "2026-10-01", 5.0)])
+    t["order_date"] = pd.to_datetime(["2026-09-30 23:30", "2026-10-01 00:30"]).tz_localize("Asia/Shanghai")
+    f = business_features(t, AS_OF)
+    assert f.loc["a", "days_since_last"] == 0
+    assert "b" not in f.index  # 00:30 on 1 October in Shanghai is after as_of (in UTC it is 30 September)
 
 
 def test_returns_reduce_revenue_but_are_not_orders():
