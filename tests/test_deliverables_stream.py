@@ -108,6 +108,31 @@ def test_no_sheet_is_held_whole_and_the_spine_is_not_sorted(seeded, tmp_path, mo
     assert max(seen) <= cfg.report.excel_max_rows and len(seen) >= 3 * (len(spine) // PIECE)
 
 
+def test_the_workbook_builds_each_sheet_when_it_writes_it(seeded, tmp_path, monkeypatch):
+    """One customer sheet of the workbook exists at a time: each is built just before it is
+    written, not all three first (at a million customers three sheets of 50,000 rows)."""
+    spine, cfg = seeded
+    monkeypatch.setattr(writer, "CSV_CHUNK_ROWS", PIECE)
+    events = []
+    for key, rows in list(dl.SHEET_ROWS.items()):
+        def recording(df, c, lang, rows=rows, key=key):
+            events.append(("build", key))
+            return rows(df, c, lang)
+        monkeypatch.setitem(dl.SHEET_ROWS, key, recording)
+    write_sheet = writer._write_sheet
+
+    def writing(wb, fmt, name, df, *args):
+        events.append(("write", name))
+        return write_sheet(wb, fmt, name, df, *args)
+
+    monkeypatch.setattr(writer, "_write_sheet", writing)
+    dl.write_deliverables(spine, cfg, "en", tmp_path, tmp_path / "d.xlsx")
+    first_write = next(i for i, e in enumerate(events) if e[0] == "write")
+    names = [dl.sheet_name(k, "en") for k in dl.SHEET_ROWS]
+    assert events[first_write - 1:first_write + 5] == [
+        e for key, name in zip(dl.SHEET_ROWS, names) for e in (("build", key), ("write", name))]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_first_by_is_a_stable_sort_cut_short(seed):
     rng = np.random.default_rng(seed)

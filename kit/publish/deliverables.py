@@ -22,6 +22,7 @@ decided once, by the column registry (``kit/core/columns``) and the one writer
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -344,6 +345,11 @@ SHEET_BUILDERS = {
 }
 
 
+def _book_sheet(build, book: pd.DataFrame, cfg, lang: str, empty: list[str]) -> pd.DataFrame:
+    """One sheet of the workbook: ``build`` of the workbook's customers, without ``empty``."""
+    return drop_empty(build(book, cfg, lang), empty)
+
+
 def build_sheets(customers: pd.DataFrame, cfg, lang: str) -> dict[str, pd.DataFrame]:
     """The three sheets keyed by their report-language sheet names, in the guides' order."""
     return {sheet_name(key, lang): build(customers, cfg, lang) for key, build in SHEET_BUILDERS.items()}
@@ -552,8 +558,10 @@ def write_deliverables(
     capped = Note("strategy.note_workbook_capped", {"rows": len(book), "dropped": cut}, "info",
                   "deliverables") if cut else None
     n_book = len(book)
-    sheets = {name: drop_empty(sheet, dropped[name]) for name, sheet in build_sheets(book, cfg, lang).items()}
-    del book
+    # each sheet built when the workbook writes it, then dropped: one sheet held at a time
+    sheets: dict[str, Any] = {
+        sheet_name(key, lang): functools.partial(_book_sheet, build, book, cfg, lang, dropped[sheet_name(key, lang)])
+        for key, build in SHEET_BUILDERS.items()}
     extra = dict(extra or {})
     sheets.update(extra)
     csvs += write_csvs(extra, directory, lang, mask_pii, root=root)
