@@ -27,6 +27,7 @@ from kit.core import paths
 from kit.core.config import load_config, parse_config
 from kit.present.messages import render
 from kit.publish.safety import (
+    last_purchase,
     BUILD_RECORD,
     NoReport,
     OutputFault,
@@ -383,6 +384,26 @@ def test_stale_as_of_warns_in_progress_and_on_the_index_page(tmp_path, monkeypat
     messages.clear()
     R.run(cfg, out_dir=tmp_path / "out", as_of=f"{last:%Y-%m-%d}", notebooks=("01_clean",), progress=messages.append)
     assert not any("warning" in m for m in messages)
+
+
+def test_last_purchase_is_the_purchase_rule_up_to_as_of(tmp_path):
+    """The runner's check reads the clean file in DuckDB: the last day with a purchase
+    (positive amount, not a return) on or before ``as_of``; refunds, returns, zero amounts and
+    later purchases do not count, a time of day on ``as_of`` does."""
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "b", "c", "c"],
+        "order_date": pd.to_datetime(["2024-01-05", "2024-03-01 23:30", "2024-03-02", "2024-03-03",
+                                      "2024-03-04", "2024-04-01"], format="ISO8601"),
+        "amount": [10.0, 5.0, -4.0, 7.0, 0.0, 9.0],
+        "is_return": [False, False, False, True, False, False],
+    })
+    path = tmp_path / "clean.parquet"
+    tx.to_parquet(path)
+    assert last_purchase(path, pd.Timestamp("2024-03-31")) == pd.Timestamp("2024-03-01")
+    assert last_purchase(path, pd.Timestamp("2024-04-01")) == pd.Timestamp("2024-04-01")
+    assert last_purchase(path, pd.Timestamp("2024-01-04")) is None
+    tx.assign(amount=-tx["amount"].abs()).to_parquet(path)  # refunds only
+    assert last_purchase(path, pd.Timestamp("2024-12-31")) is None
 
 
 def test_stale_after_days_is_validated():

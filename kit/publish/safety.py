@@ -36,12 +36,13 @@ import pandas as pd
 
 from kit.core import paths
 from kit.core.config import KitConfig
+from kit.core.dialect import sql_str
 from kit.core.notes import Note
 from kit.io.parse import parse_amounts, parse_dates
+from kit.engines.duckdb_source import connect
 from kit.io.read import read_table
-from kit.publish.parquet import read_parquet
 from kit.publish.writer import UnsafePath, inside
-from kit.stages.features import purchase_mask
+from kit.stages.rules_sql import purchase_sql
 
 #: The file in a build folder that names the run building it (pid, host, start).
 BUILD_RECORD = ".kit-build.json"
@@ -286,6 +287,19 @@ def no_purchase_message(cfg: KitConfig, as_of: pd.Timestamp) -> str:
     return f"{_shown(raw.path)}: no purchase up to {as_of:%Y-%m-%d}: {held}; {span}"
 
 
+def last_purchase(clean: Path, as_of: pd.Timestamp) -> pd.Timestamp | None:
+    """The day of the last purchase (:data:`kit.stages.rules_sql.PURCHASE_SQL`, the purchase
+    rule's SQL form) up to ``as_of`` in the clean transactions file, None when there is none.
+    DuckDB reads the file itself: the runner, whose memory adds to every notebook's kernel,
+    holds nothing of it after (reading the three columns into pandas left 120 MB resident at
+    a million customers)."""
+    end = (as_of.normalize() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    with connect() as con:
+        (last,) = con.sql(f"SELECT max(order_date) FROM read_parquet('{sql_str(str(clean))}') "
+                          f"WHERE {purchase_sql('amount', 'is_return')} AND order_date < TIMESTAMP '{end}'").fetchall()[0]
+    return None if last is None else pd.Timestamp(last).normalize()
+
+
 def check_data(build: Path, cfg: KitConfig, as_of: pd.Timestamp,
                progress: Callable[[str], None]) -> None:
     """After 01_clean: stop (:class:`NoReport`) when no purchase is up to ``as_of``; add a
@@ -295,12 +309,9 @@ def check_data(build: Path, cfg: KitConfig, as_of: pd.Timestamp,
     clean = art / paths.ARTIFACTS["transactions_clean"]
     if not clean.is_file():  # 01_clean failed to leave it: the next notebook says so
         return
-    tx = read_parquet(clean, ["order_date", "amount", "is_return"])  # a purchase and its day: all it needs
-    end = as_of.normalize() + pd.Timedelta(days=1)
-    bought = tx.loc[purchase_mask(tx).to_numpy(bool) & (tx["order_date"] < end).to_numpy(bool), "order_date"]
-    if bought.empty:
+    last = last_purchase(clean, as_of)
+    if last is None:
         raise NoReport(no_purchase_message(cfg, as_of))
-    last = bought.max().normalize()
     days = int((as_of.normalize() - last).days)
     limit = cfg.report.stale_after_days
     if days > limit:
