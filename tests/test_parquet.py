@@ -57,3 +57,19 @@ def test_other_customers_or_order_are_refused(tmp_path):
     with pytest.raises(ValueError, match="indexed by"):
         replace_columns(path, spine[["amount_12m"]].reset_index())
     assert path.read_bytes() == before and not list(tmp_path.glob(".*writing"))
+
+
+def test_dropped_columns_leave_the_file_unless_the_frame_writes_them(tmp_path):
+    """``drop``: a stage's columns of an earlier run that it did not write again go; a dropped
+    name the frame has is replaced as usual; the index cannot be dropped."""
+    spine = _spine(83, 2)
+    path = tmp_path / "customers.parquet"
+    spine.to_parquet(path)
+    new = read_parquet(path, ["orders_total"]).assign(tag_new=1.5)
+    replace_columns(path, new, drop=["upgrade_trigger", "name", "tag_new", "not_there"], rows_per_batch=10)
+    got = pd.read_parquet(path)
+    expected = spine.drop(columns=["upgrade_trigger", "name"]).join(new[["tag_new"]])
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.attrs == spine.attrs
+    with pytest.raises(ValueError, match="cannot be dropped"):
+        replace_columns(path, new, drop=["customer_id"])

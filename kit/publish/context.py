@@ -143,14 +143,15 @@ class RunContext:
         """The spine's column names (from the file's schema; nothing is read)."""
         return [c for c in column_names(self.artifact("customers")) if c != "customer_id"]
 
-    def update_customers(self, df: pd.DataFrame) -> Path:
+    def update_customers(self, df: pd.DataFrame, drop: Sequence[str] = ()) -> Path:
         """Write ``df``'s columns into the spine, replacing those of the same names; the
         spine's other columns stay as they are, streamed from the file and never read into
-        pandas (:func:`kit.publish.parquet.replace_columns`). ``df`` has the spine's customers,
-        in its order (a stage that changes the customers writes the whole spine with
-        :meth:`write_customers`)."""
+        pandas (:func:`kit.publish.parquet.replace_columns`), but those named in ``drop``
+        and not in ``df`` (a stage's columns of an earlier run it did not write again) are
+        left out. ``df`` has the spine's customers, in its order (a stage that changes the
+        customers writes the whole spine with :meth:`write_customers`)."""
         self._writing("customers")
-        return replace_columns(self.artifact("customers"), df)
+        return replace_columns(self.artifact("customers"), df, drop=drop)
 
     def write_customers(self, df: pd.DataFrame) -> Path:
         if df.index.name != "customer_id" or not df.index.is_unique:
