@@ -1,9 +1,10 @@
 """A notebook that reads only some of the spine's columns shows and writes what it would
 reading all of them.
 
-04_clv reads the columns its stage and its page use (``kit.stages.clv.SPINE_INPUTS``,
+03_personas reads the columns its stage and its page use (``kit.stages.personas.spine_inputs``,
+``kit.present.personas.SPINE_SHOWN``), 04_clv likewise (``kit.stages.clv.SPINE_INPUTS``,
 ``kit.present.clv.SPINE_SHOWN``), 05_strategy those of its stage, the renewal follow-up,
-its page and the deliverables; both write their own columns back (``ctx.update_customers``).
+its page and the deliverables; each writes its own columns back (``ctx.update_customers``).
 A missing name would not always fail: a section shown only ``if "churn_risk" in
 customers.columns`` would silently go, a deliverable column be left out as empty. So each
 such notebook is executed twice on a copy of the small run: as it is, and with
@@ -25,7 +26,7 @@ import pytest
 from kit.core import paths
 
 #: The notebooks that read a part of the spine.
-PARTIAL_READERS = ("04_clv", "05_strategy")
+PARTIAL_READERS = ("03_personas", "04_clv", "05_strategy")
 
 
 def _outputs(executed) -> list:

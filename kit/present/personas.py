@@ -32,6 +32,9 @@ from kit.stages.personas import (
 )
 
 MISSING = "–"
+#: The spine columns 03's page shows besides the stage's (:data:`kit.stages.personas.SPINE_INPUTS`):
+#: the customer's name in the example customers and the demand-tag list.
+SPINE_SHOWN = ("name", "orders_total", "revenue_total", "quadrant")
 
 
 # --------------------------------------------------------------------------------------

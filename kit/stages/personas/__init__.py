@@ -119,7 +119,16 @@ from kit.stages.personas.naming import (
     tag_lift,
     typical_customers,
 )
-from kit.stages.personas.pipeline import PERSONA_COLUMNS, PersonaRun, attach, run_personas
+from kit.stages.personas.pipeline import (
+    PERSONA_COLUMNS,
+    SPINE_INPUTS,
+    TRANSACTION_COLUMNS,
+    PersonaRun,
+    attach,
+    own_columns,
+    run_personas,
+    spine_inputs,
+)
 from kit.stages.personas.tags import (
     COUNT_COLUMNS,
     FAMILIES,
@@ -146,10 +155,10 @@ from kit.stages.personas.weights import (
 
 __all__ = [
     "COUNT_COLUMNS", "FAMILIES", "FEATURES", "NAMING_COLUMNS", "PAIN_COLUMNS", "PERSONA_COLUMNS",
-    "RECENT_BANDS", "SECTION", "SEP", "TAG_COLUMNS", "TRAITS", "ClusterResult", "FamilyStatus",
-    "PersonaRun", "attach", "build_tags", "cluster_features", "cluster_personas", "cluster_traits",
+    "RECENT_BANDS", "SECTION", "SEP", "SPINE_INPUTS", "TAG_COLUMNS", "TRANSACTION_COLUMNS", "TRAITS",
+    "ClusterResult", "FamilyStatus", "PersonaRun", "attach", "build_tags", "cluster_features", "cluster_personas", "cluster_traits",
     "dominant_tags", "effective_weights", "empty_tags", "family_weights", "keyword_pattern",
-    "match_keywords", "name_keys", "omitted_note", "persona_summary", "purchases", "recent_band",
-    "run_personas", "size_band_labels", "size_bands", "split_keywords", "tag_counts", "tag_lift",
+    "match_keywords", "name_keys", "omitted_note", "own_columns", "persona_summary", "purchases", "recent_band",
+    "run_personas", "size_band_labels", "spine_inputs", "size_bands", "split_keywords", "tag_counts", "tag_lift",
     "tag_scores", "tag_strengths", "typical_customers", "unavailable_families",
 ]

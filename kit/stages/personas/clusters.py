@@ -36,7 +36,7 @@ TRAITS: dict[str, tuple[str, str]] = {
     "channel_concentration": ("single_channel", "multi_channel"),
 }
 
-_RAW_COLUMNS = ("orders_total", "days_since_last", "avg_order_value", "tenure_days",
+RAW_COLUMNS = ("orders_total", "days_since_last", "avg_order_value", "tenure_days",
                 "n_categories", "channel_concentration", "revenue_total")
 
 
@@ -127,7 +127,7 @@ def cluster_features(customers: pd.DataFrame, transactions: pd.DataFrame | None 
     derived = None
     if transactions is not None and (need or "channel" in transactions.columns):
         derived = _derived_features(transactions, as_of).reindex(idx)
-    for col in _RAW_COLUMNS:
+    for col in RAW_COLUMNS:
         if col in customers.columns:
             out[col] = pd.to_numeric(customers[col], errors="coerce").astype(float)
         elif derived is not None and col in derived.columns:

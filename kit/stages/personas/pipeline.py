@@ -9,7 +9,7 @@ import pandas as pd
 from kit.core.progress import step
 from kit.core.config import Personas
 from kit.core.notes import Note
-from kit.stages.personas.clusters import ClusterResult, cluster_personas
+from kit.stages.personas.clusters import RAW_COLUMNS, ClusterResult, cluster_personas
 from kit.stages.personas.naming import name_keys
 from kit.stages.personas.tags import FamilyStatus, build_tags, omitted_note
 from kit.stages.personas.weights import effective_weights, tag_scores
@@ -19,6 +19,26 @@ from kit.stages.personas.weights import effective_weights, tag_scores
 #: text written by :func:`kit.present.personas.with_persona_text` (the notebook), from the
 #: tags and :attr:`PersonaRun.naming`.
 PERSONA_COLUMNS = ["tag_score", "persona_label", "persona_cluster", "persona_name"]
+
+#: The spine columns :func:`run_personas` reads (those the spine has): the master's for the
+#: static tags (plus ``Personas.size_by``, :func:`spine_inputs`), the clustering inputs the
+#: spine already holds (the others are derived from the transactions) and ``quadrant``
+#: (each persona's dominant customer type).
+SPINE_INPUTS = ("industry", "region", "contact_title", *RAW_COLUMNS, "quadrant")
+#: The clean transaction columns :func:`run_personas` reads (those the file has).
+TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "category", "channel")
+
+
+def spine_inputs(cfg_personas: Personas | None = None) -> list[str]:
+    """:data:`SPINE_INPUTS` and the column the size band is cut from (``size_by``)."""
+    cfg = cfg_personas or Personas()
+    return list(dict.fromkeys([*SPINE_INPUTS, cfg.size_by]))
+
+
+def own_columns(names) -> list[str]:
+    """Of the spine's column ``names``, those 03 writes: ``tag_*`` and :data:`PERSONA_COLUMNS`
+    (an earlier run's are replaced, never left beside the new ones)."""
+    return [c for c in names if c.startswith("tag_") or c in PERSONA_COLUMNS]
 
 
 @dataclass
@@ -38,7 +58,7 @@ class PersonaRun:
 def attach(customers: pd.DataFrame, tags: pd.DataFrame, scores: pd.Series, result: ClusterResult) -> pd.DataFrame:
     """The spine with ``tag_*``, ``tag_score`` and ``persona_cluster`` (replacing any 03
     column of an earlier run, :data:`PERSONA_COLUMNS` included)."""
-    old = [c for c in customers.columns if c.startswith("tag_") or c in PERSONA_COLUMNS]
+    old = own_columns(customers.columns)
     out = customers.drop(columns=old)
     new = tags.reindex(out.index).assign(
         tag_score=scores.reindex(out.index),
