@@ -73,3 +73,25 @@ def test_dropped_columns_leave_the_file_unless_the_frame_writes_them(tmp_path):
     assert got.attrs == spine.attrs
     with pytest.raises(ValueError, match="cannot be dropped"):
         replace_columns(path, new, drop=["customer_id"])
+
+
+def test_text_columns_and_the_index_are_read_in_one_piece(tmp_path):
+    """A spine written in row groups reads as pandas reads it, but each text column and the
+    index in one Arrow piece (pandas takes rows of a chunked column in time that grows with
+    the chunk count, 05's deliverables take every row)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spine = _spine(300, 4)
+    path = tmp_path / "customers.parquet"
+    pq.write_table(pa.Table.from_pandas(spine), path, row_group_size=70)  # five row groups
+    plain = pd.read_parquet(path)
+    assert plain["name"].array.__arrow_array__().num_chunks == 5  # what pandas gives
+    got = read_parquet(path)
+    pd.testing.assert_frame_equal(got, plain)
+    assert got.attrs == plain.attrs
+    for col in ("name", "value_tier"):
+        assert got[col].array.__arrow_array__().num_chunks == 1, col
+    assert got.index.array.__arrow_array__().num_chunks == 1
+    part = read_parquet(path, ["value_tier"])
+    assert part["value_tier"].array.__arrow_array__().num_chunks == 1
