@@ -113,3 +113,108 @@ def test_missing_values_raise(spark):
         summary_spark(tx, spark=spark)
     with pytest.raises(ValueError, match="Required column.*'amount'"):
         summary_spark(tx.drop(columns="amount"), spark=spark)
+
+
+# --------------------------------------------------------------------------------------
+# The cleaning cascade run by Spark: the same SQL text as DuckDB's, the same result
+# --------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kit.core.config import InputTable  # noqa: E402
+from kit.core.dialect import DUCKDB, SPARK  # noqa: E402
+from kit.engines.duckdb_clean import clean_transactions_duckdb, clean_transactions_spark  # noqa: E402
+from kit.engines.sql_backend import SPARK_SQL_CONF  # noqa: E402
+from kit.io import read_table  # noqa: E402
+from kit.stages.cascade import REFUND_MODES  # noqa: E402
+from test_engines_property import AS_OF as MESSY_AS_OF, _write, messy_files  # noqa: E402
+
+
+def assert_same_result(ours, theirs) -> None:
+    """Everything a cleaning returns, equal: clean rows, quarantine (reasons, details, the
+    source values), merged refunds, books and statistics (how the file was read aside)."""
+    for part in ("clean", "quarantine", "merged"):
+        pd.testing.assert_frame_equal(getattr(ours, part), getattr(theirs, part), check_exact=True, obj=part)
+    assert ours.reconciliation == theirs.reconciliation
+    drop = ("engine", "source")
+    assert {k: v for k, v in ours.stats.items() if k not in drop} == {k: v for k, v in theirs.stats.items()
+                                                                      if k not in drop}
+
+
+def test_dialect_expressions_mean_the_same_in_both_engines(spark):
+    """Each expression the dialect writes differently gives the same values in DuckDB and Spark."""
+    import duckdb
+
+    for key, value in SPARK_SQL_CONF.items():
+        spark.conf.set(key, value)
+    values = ["2024-01-05", "2024-02-30", "0001-01-01", "x'y\\d", "12.50", "-3", "1e5", ""]
+    number = r"-?\d{1,15}(\.\d{1,6})?"
+    checks = []
+    for d in (DUCKDB, SPARK):
+        lit = ", ".join(f"{d.lit(v)} AS c{i}" for i, v in enumerate(values))
+        exprs = [f"{d.full_match(f'c{i}', number)} AS m{i}" for i in range(len(values))]
+        exprs += [f"CAST({d.try_date(f'c{i}')} AS {d.text}) AS d{i}" for i in range(3)]
+        exprs += [f"{d.contains_match('c3', chr(39))} AS q", f"c3 AS raw",
+                  f"CAST({d.round_even('2.5')} AS BIGINT) AS r1", f"CAST({d.round_even('-0.5')} AS BIGINT) AS r2",
+                  f"CAST({d.round_even('100.49999999999999')} AS BIGINT) AS r3",
+                  f"{d.int_div(f'CAST(-7 AS {d.int128})', 'CAST(2 AS BIGINT)')} AS i1",
+                  f"CAST(CAST(12345678901234 AS {d.int128}) * CAST(98765432109 AS {d.int128}) AS {d.text}) AS big"]
+        sql = f"SELECT {', '.join(exprs)} FROM (SELECT {lit}) AS t"
+        row = duckdb.sql(sql).fetchall()[0] if d is DUCKDB else tuple(spark.sql(sql).collect()[0])
+        checks.append(tuple(None if v is None else str(v) if not isinstance(v, bool) else v for v in row))
+    assert checks[0] == checks[1]
+    assert checks[0][len(values):len(values) + 3] == ("2024-01-05", None, "0001-01-01")
+    assert checks[0][len(values) + 4] == "x'y\\d"  # a quote and a backslash read back as written
+    # sorted lists: ascending, and NULL (not an empty list) where the filter keeps no row
+    for d in (DUCKDB, SPARK):
+        sql = (f"SELECT g, {d.sorted_list('v')} AS a, {d.sorted_list('v', 'v > 5')} AS b FROM "
+               "(SELECT 1 AS g, 3 AS v UNION ALL SELECT 1, 1 UNION ALL SELECT 2, 9) AS t GROUP BY g ORDER BY g")
+        rows = duckdb.sql(sql).fetchall() if d is DUCKDB else [tuple(r) for r in spark.sql(sql).collect()]
+        assert [(g, list(a), None if b is None else list(b)) for g, a, b in rows] == [(1, [1, 3], None), (2, [9], [9])]
+
+
+def test_spark_cleans_the_sample_as_duckdb(spark, tmp_path):
+    """The bundled sample (order lines, refunds, conflicts, test accounts, Chinese headers):
+    Spark's clean file, quarantine, merged rows, books and statistics are DuckDB's."""
+    cfg = load_config(paths.DEFAULT_CONFIG)
+    as_of = pd.Timestamp(AS_OF)
+    theirs = clean_transactions_duckdb(cfg.inputs.transactions, cfg.cleaning, as_of,
+                                       clean_path=tmp_path / "duck.parquet")
+    ours = clean_transactions_spark(cfg.inputs.transactions, cfg.cleaning, as_of, spark=spark,
+                                    stage=tmp_path / "stage", clean_path=tmp_path / "spark.parquet")
+    assert ours.stats["engine"] == "spark" and ours.stats["clean_file"] == str(tmp_path / "spark.parquet")
+    ours.stats.pop("clean_file"), theirs.stats.pop("clean_file")
+    assert_same_result(ours, theirs)
+    a, b = pd.read_parquet(tmp_path / "spark.parquet"), pd.read_parquet(tmp_path / "duck.parquet")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)  # typed, in file order, nanosecond dates
+    assert len(a) > 10_000 and a["source_row"].is_monotonic_increasing
+    assert ours.reconciliation["quarantined_rows"] > 0 and ours.reconciliation["merged_rows"] > 0
+    assert set(ours.quarantine["reason"]) >= {"duplicate", "test_account", "bad_amount", "cancelled"}
+    assert not (tmp_path / "stage" / "clean-transactions").exists()  # the stage is given back
+
+
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(messy_files(), st.sampled_from(REFUND_MODES))
+def test_spark_and_duckdb_clean_messy_files_alike(spark, case, refunds):
+    """Generated messy exports (copies, re-exports in another style, conflicting order ids,
+    refunds by sign and by status, odd dates and amounts, test accounts, decimal commas):
+    Spark and DuckDB give the same clean rows, quarantine, merged rows, books and statistics."""
+    import tempfile
+    from pathlib import Path
+
+    header, body, cleaning, test_ids, reading = case
+    if not any(any(v.strip() for v in r) for r in body):
+        return  # an all-blank file is an input error in both
+    c = cleaning.model_copy(update={"refunds": refunds})
+    with tempfile.TemporaryDirectory(prefix="kit-spark-prop-") as folder:
+        spec = InputTable(path=str(_write(Path(folder), header, body)), **reading)
+        theirs = clean_transactions_duckdb(spec, c, MESSY_AS_OF, test_customer_ids=test_ids)
+        ours = clean_transactions_spark(spec, c, MESSY_AS_OF, spark=spark, stage=Path(folder) / "stage",
+                                        test_customer_ids=test_ids)
+        assert_same_result(ours, theirs)
+        # the frame the pandas reader read (Excel, whitespace files) takes the same way
+        raw = read_table(spec, "transactions")
+        assert_same_result(clean_transactions_spark(raw, c, MESSY_AS_OF, spark=spark, stage=Path(folder) / "stage",
+                                                    test_customer_ids=test_ids), theirs)

@@ -47,3 +47,13 @@ def test_dialects():
     assert SPARK.days_between("x", "y") == "datediff(y, x)"
     days = DUCKDB.days_between("DATE '2024-01-01'", "DATE '2024-03-01'")
     assert duckdb.sql(f"SELECT {days}").fetchall()[0][0] == 60
+
+
+def test_dialects_write_what_differs():
+    assert DUCKDB.lit("it's") == "'it''s'" and SPARK.lit("it's\\d") == "'it\\'s\\\\d'"
+    assert DUCKDB.full_match("c", "a+") == "regexp_full_match(c, 'a+')"
+    assert SPARK.full_match("c", "a+") == "(c RLIKE '^(?:a+)$')"
+    assert SPARK.int_div("a", "b") == "(a div b)" and DUCKDB.int_div("a", "b") == "(a // b)"
+    got = duckdb.sql(f"SELECT {DUCKDB.sorted_list('v', 'v > 1')} AS l, {DUCKDB.sorted_list('v')} AS m "
+                     "FROM (VALUES (3), (1), (2)) AS t(v)").fetchall()[0]
+    assert got == ([2, 3], [1, 2, 3])

@@ -1,4 +1,5 @@
-"""DuckDB engine, what the cleaning stage computes over the whole clean table, as SQL.
+"""The cleaning SQL, what the cleaning stage computes over the whole clean table (DuckDB
+or Spark, :mod:`kit.engines.sql_backend`; the functions over a clean Parquet file: DuckDB).
 
 So that the clean transactions can go from DuckDB straight to a Parquet file (``COPY ... TO``)
 without a pass through pandas, what the cascade computes over the whole clean table is SQL
@@ -27,7 +28,8 @@ import pandas as pd
 from kit.core.dialect import DUCKDB, sql_str
 from kit.stages.clean import MERGED_REASON, ReconciliationError
 from kit.stages.clean.books import amount_problems, close_books, identity_problem, row_count_problems
-from kit.stages.clean.orders import CENTS_SQL
+from kit.engines.sql_backend import backend_of
+from kit.stages.clean.orders import cents_sql
 from kit.stages.features import purchase_sql
 
 _ident = DUCKDB.ident
@@ -69,10 +71,10 @@ def order_statistics(con, values_sql: str, positions: Sequence[int]) -> dict[int
     if not ks:
         return {}
     picks = ", ".join(f"min(v) FILTER (WHERE upto > {k})" for k in ks)
-    row = con.sql(f"""
+    row = backend_of(con).rows(f"""
         WITH c AS (SELECT v, count(*) AS n FROM ({values_sql}) GROUP BY v),
         r AS (SELECT v, sum(n) OVER (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto FROM c)
-        SELECT {picks} FROM r""").fetchall()[0]
+        SELECT {picks} FROM r""")[0]
     return dict(zip(ks, row))
 
 
@@ -93,7 +95,8 @@ def outlier_rule(con, purchases_sql: str, cleaning) -> dict[str, Any]:
     ``iqr``: above exp(Q3 + k * IQR) of the log amounts; ``zscore``: z of the log amount above
     z; ``quantile``: above the quantile; none below four purchases."""
     rule = cleaning.outliers
-    n = int(con.sql(f"SELECT count(*) FROM ({purchases_sql})").fetchall()[0][0])
+    con = backend_of(con)
+    n = int(con.rows(f"SELECT count(*) FROM ({purchases_sql})")[0][0])
     threshold = None
     if rule.method != "none" and n >= 4:
         if rule.method == "quantile":
@@ -103,11 +106,11 @@ def outlier_rule(con, purchases_sql: str, cleaning) -> dict[str, Any]:
             q3 = _quantile(con, purchases_sql, n, 0.75, np.log)
             threshold = float(np.exp(q3 + rule.iqr_factor * (q3 - q1)))
         else:
-            mean, sd = con.sql(f"SELECT avg(ln(v)), stddev_samp(ln(v)) FROM ({purchases_sql})").fetchall()[0]
+            mean, sd = con.rows(f"SELECT avg(ln(v)), stddev_samp(ln(v)) FROM ({purchases_sql})")[0]
             threshold = float(np.exp(np.float64(mean) + rule.zscore * np.float64(sd))) if sd and sd > 0 else None
     count = 0
     if threshold is not None:
-        count = int(con.sql(f"SELECT count(*) FROM ({purchases_sql}) WHERE v > {threshold!r}").fetchall()[0][0])
+        count = int(con.rows(f"SELECT count(*) FROM ({purchases_sql}) WHERE v > {threshold!r}")[0][0])
     return {"method": rule.method, "threshold": threshold, "count": count}
 
 
@@ -126,22 +129,26 @@ def books(con, table: str, source_view: str, out: str = "tx_out") -> dict[str, A
     sum of squares of the row numbers on both sides -- constant memory at any size, where a
     ``count(DISTINCT ...)`` would hold every row number at once; when they differ the rows
     lost and counted twice are looked up to say which."""
-    src_c = CENTS_SQL.format(x="coalesce(signed, 0.0)")
-    net_c = CENTS_SQL.format(x="coalesce(net_amount, 0.0)")
+    con = backend_of(con)
+    d = con.dialect
+    big = d.int128
+    src_c = cents_sql("coalesce(signed, 0.0)", d)
+    net_c = cents_sql("coalesce(net_amount, 0.0)", d)
     merged = f"reason = '{MERGED_REASON}'"
-    identity = ("count(*), coalesce(sum(CAST(source_row AS HUGEINT)), 0), "
-                "coalesce(sum(CAST(source_row AS HUGEINT) * CAST(source_row AS HUGEINT)), 0)")
-    src_rows = con.sql(f"SELECT {identity} FROM {source_view}").fetchall()[0]
-    row = con.sql(f"""
+    identity = (f"count(*), coalesce(sum(CAST(source_row AS {big})), 0), "
+                f"coalesce(sum(CAST(source_row AS {big}) * CAST(source_row AS {big})), 0)")
+    src_rows = tuple(int(v) for v in con.rows(f"SELECT {identity} FROM {source_view}")[0])
+    row = con.rows(f"""
         SELECT {identity},
                count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL AND NOT {merged}),
                count(*) FILTER (WHERE {merged}),
-               coalesce(sum(CAST({src_c} AS HUGEINT)), 0),
-               coalesce(sum(CAST({src_c} AS HUGEINT)) FILTER (WHERE reason IS NULL), 0),
-               coalesce(sum(CAST({src_c} AS HUGEINT)) FILTER (WHERE reason IS NOT NULL AND NOT {merged}), 0),
-               coalesce(sum(CAST({src_c} AS HUGEINT)) FILTER (WHERE {merged}), 0),
-               coalesce(sum(CAST({net_c} AS HUGEINT)) FILTER (WHERE reason IS NULL), 0)
-        FROM {out}""").fetchall()[0]
+               coalesce(sum(CAST({src_c} AS {big})), 0),
+               coalesce(sum(CAST({src_c} AS {big})) FILTER (WHERE reason IS NULL), 0),
+               coalesce(sum(CAST({src_c} AS {big})) FILTER (WHERE reason IS NOT NULL AND NOT {merged}), 0),
+               coalesce(sum(CAST({src_c} AS {big})) FILTER (WHERE {merged}), 0),
+               coalesce(sum(CAST({net_c} AS {big})) FILTER (WHERE reason IS NULL), 0)
+        FROM {out}""")[0]
+    row = tuple(int(v) for v in row)
     n_src = int(src_rows[0])
     n_clean, n_quar, n_merged = (int(v) for v in row[3:6])
     source, cleaned, quarantined, merged_c, clean_net = (int(v) for v in row[6:])
@@ -149,10 +156,10 @@ def books(con, table: str, source_view: str, out: str = "tx_out") -> dict[str, A
                                  "merged_rows": n_merged}
     problems = row_count_problems(out_books)
     if tuple(src_rows) != tuple(row[:3]):  # the row numbers' count, sum and sum of squares: the same rows
-        lost = [int(r[0]) for r in con.sql(f"SELECT source_row FROM {source_view} ANTI JOIN {out} USING (source_row) "
-                                           "ORDER BY source_row LIMIT 10").fetchall()]
-        twice = [int(r[0]) for r in con.sql(f"SELECT source_row FROM {out} GROUP BY source_row HAVING count(*) > 1 "
-                                            "ORDER BY source_row LIMIT 10").fetchall()]
+        lost = [int(r[0]) for r in con.rows(f"SELECT s.source_row FROM {source_view} AS s {d.anti_join} {out} AS o "
+                                            "ON o.source_row = s.source_row ORDER BY s.source_row LIMIT 10")]
+        twice = [int(r[0]) for r in con.rows(f"SELECT source_row FROM {out} GROUP BY source_row HAVING count(*) > 1 "
+                                            "ORDER BY source_row LIMIT 10")]
         problems.append(identity_problem(lost, twice))
     problems += amount_problems(out_books, source=source, cleaned=cleaned, quarantined=quarantined,
                                 merged=merged_c, clean_net=clean_net)
@@ -165,14 +172,16 @@ def check_unique_lines(con, table: str, clean_sql: str, line_cols: Sequence[str]
     ``clean_sql`` (canonical columns) once. Raises :class:`ReconciliationError` (a bug of the
     rules, never the data's fault: one line naming the line and its source rows) otherwise."""
     key = ["order_id", *line_cols]
+    con = backend_of(con)
+    _ident = con.dialect.ident
     cols = ", ".join(_ident(c) for c in key)
     same = " AND ".join(f"c.{_ident(c)} IS NOT DISTINCT FROM d.{_ident(c)}" for c in key)
-    rows = con.sql(f"""
-        WITH c AS (SELECT * FROM ({clean_sql}) WHERE NOT is_return AND order_id IS NOT NULL),
+    rows = con.rows(f"""
+        WITH c AS (SELECT * FROM ({clean_sql}) AS x WHERE NOT is_return AND order_id IS NOT NULL),
         d AS (SELECT {cols}, min(source_row) AS first_row FROM c GROUP BY {cols} HAVING count(*) > 1
               ORDER BY first_row LIMIT 1)
         SELECT c.source_row, {', '.join(f'c.{_ident(k)}' for k in key)} FROM c JOIN d ON {same}
-        ORDER BY c.source_row""").fetchall()
+        ORDER BY c.source_row""")
     if rows:
         first = rows[0][1:]
         raise ReconciliationError(

@@ -1,4 +1,5 @@
-"""DuckDB engine, values: the raw text view turned into typed values.
+"""The cleaning SQL, values: the raw text view turned into typed values (DuckDB or Spark,
+:mod:`kit.engines.sql_backend`).
 
 Values are parsed by kit.io's own parsers, exactly as :func:`kit.io.read_table`'s callers parse them, but
 only once per *distinct* raw value that is not plain: a plain ASCII id, an ISO date or a
@@ -13,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.core.dialect import DUCKDB, sql_str
+from kit.core.dialect import DUCKDB, Dialect
 from kit.engines.duckdb_source import Source
+from kit.engines.sql_backend import backend_of
 from kit.io import MISSING_TOKENS, DateOrder, NumberStyle, normalize_ids, normalize_text, parse_amounts, parse_dates
-
-_ident = DUCKDB.ident
 
 #: Plain values converted in SQL (the rest goes through kit.io's parsers).
 _PLAIN_ID = r"[0-9A-Za-z_\-]+"
@@ -27,20 +27,19 @@ _PLAIN_NUMBER = r"-?\d{1,15}(\.\d{1,6})?"
 _PLAIN_INTEGER = r"-?\d{1,15}"
 
 
-def _missing_tokens_sql() -> str:
-    return ", ".join(f"'{sql_str(t)}'" for t in sorted(MISSING_TOKENS))
+def _missing_tokens_sql(d: Dialect) -> str:
+    return ", ".join(d.lit(t) for t in sorted(MISSING_TOKENS))
 
 
 def register_map(con, name: str, frame: pd.DataFrame) -> None:
-    con.register(f"{name}_df", frame)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
-    con.unregister(f"{name}_df")
+    """``frame`` as the stored table ``name`` of ``con`` (a DuckDB connection or a backend)."""
+    backend_of(con).register(name, frame)
 
 
-def _distinct(con, view: str, col: str, plain_sql: str | None) -> pd.Series:
+def _distinct(db, view: str, col: str, plain_sql: str | None) -> pd.Series:
     """The distinct raw values of ``col`` that are not plain (all of them when ``plain_sql`` is None)."""
     where = f" WHERE NOT ({plain_sql})" if plain_sql else ""
-    vals = con.sql(f"SELECT DISTINCT {_ident(col)} AS raw FROM {view}{where}").to_arrow_table().column("raw")
+    vals = db.arrow(f"SELECT DISTINCT {db.dialect.ident(col)} AS raw FROM {view}{where}").column("raw")
     return pd.Series(vals.to_pylist(), dtype="str")
 
 
@@ -49,45 +48,48 @@ def _obj(s: pd.Series) -> np.ndarray:
     return s.astype(object).where(s.notna(), None).to_numpy()
 
 
-def _plain_id(c: str) -> str:
-    return f"(regexp_full_match({c}, '{_PLAIN_ID}') AND lower({c}) NOT IN ({_missing_tokens_sql()}))"
+def _plain_id(c: str, d: Dialect = DUCKDB) -> str:
+    return f"({d.full_match(c, _PLAIN_ID)} AND lower({c}) NOT IN ({_missing_tokens_sql(d)}))"
 
 
-def _plain_date(c: str) -> str:
-    return (f"(regexp_full_match({c}, '{_PLAIN_DATE}') AND "
-            f"coalesce(year(TRY_CAST({c} AS DATE)) BETWEEN 1900 AND 2199, false))")
+def _plain_date(c: str, d: Dialect = DUCKDB) -> str:
+    return (f"({d.full_match(c, _PLAIN_DATE)} AND "
+            f"coalesce(year({d.try_date(c)}) BETWEEN 1900 AND 2199, false))")
 
 
-def _plain_number(c: str, style: NumberStyle = NumberStyle()) -> str:
-    return f"regexp_full_match({c}, '{_PLAIN_NUMBER if style.decimal == '.' else _PLAIN_INTEGER}')"
+def _plain_number(c: str, style: NumberStyle = NumberStyle(), d: Dialect = DUCKDB) -> str:
+    return d.full_match(c, _PLAIN_NUMBER if style.decimal == '.' else _PLAIN_INTEGER)
 
 
 class Parsed:
     """Builds the SELECT that turns the raw text view into typed values (LEFT JOINs to maps
-    of the non-plain distinct values, parsed by kit.io)."""
+    of the non-plain distinct values, parsed by kit.io). ``con``: a DuckDB connection or a
+    backend (:mod:`kit.engines.sql_backend`)."""
 
     def __init__(self, con, src: Source):
-        self.con, self.src = con, src
+        self.db, self.src = backend_of(con), src
+        self.d = self.db.dialect
         self.joins: list[str] = []
-        self.cols: list[str] = [f"r.{_ident('source_row')}"]
+        self.cols: list[str] = [f"r.{self.d.ident('source_row')}"]
 
     def raw(self, canon: str) -> str:
-        return f"r.{_ident(self.src.mapping[canon])}"
+        return f"r.{self.d.ident(self.src.mapping[canon])}"
 
     def _map(self, canon: str, plain, frame_of) -> str:
         header = self.src.mapping[canon]
-        u = _distinct(self.con, self.src.view, header, plain(_ident(header)) if plain else None)
+        u = _distinct(self.db, self.src.view, header, plain(self.d.ident(header)) if plain else None)
         name = f"map_{canon}"
         frame = frame_of(u)
         frame.insert(0, "raw", u)
-        register_map(self.con, name, frame)
+        self.db.register(name, frame)
         self.joins.append(f"LEFT JOIN {name} ON {name}.raw = {self.raw(canon)}")
         return name
 
     def ids(self, canon: str, out: str) -> None:
-        m = self._map(canon, _plain_id, lambda u: pd.DataFrame({"value": _obj(normalize_ids(u))}))
+        d = self.d
+        m = self._map(canon, lambda col: _plain_id(col, d), lambda u: pd.DataFrame({"value": _obj(normalize_ids(u))}))
         c = self.raw(canon)
-        self.cols.append(f"CASE WHEN {_plain_id(c)} THEN {c} ELSE {m}.value END AS {out}")
+        self.cols.append(f"CASE WHEN {_plain_id(c, d)} THEN {c} ELSE {m}.value END AS {out}")
 
     def dates(self, canon: str, out: str) -> None:
         order = self.src.readings.get(canon)
@@ -97,10 +99,12 @@ class Parsed:
             v, ok = parse_dates(u, order)
             return pd.DataFrame({"value": v.astype("datetime64[us]"), "ok": ok.astype(bool)})
 
-        m = self._map(canon, _plain_date, frame_of)
+        d = self.d
+        m = self._map(canon, lambda col: _plain_date(col, d), frame_of)
         c = self.raw(canon)
-        self.cols += [f"CASE WHEN {_plain_date(c)} THEN CAST(CAST({c} AS DATE) AS TIMESTAMP) ELSE {m}.value END AS {out}",
-                      f"CASE WHEN {_plain_date(c)} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok"]
+        self.cols += [f"CASE WHEN {_plain_date(c, d)} THEN CAST({d.try_date(c)} AS {d.timestamp}) "
+                      f"ELSE {m}.value END AS {out}",
+                      f"CASE WHEN {_plain_date(c, d)} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok"]
 
     def numbers(self, canon: str, out: str, *, ratio: bool = False) -> None:
         style = self.src.readings.get(canon)
@@ -118,9 +122,9 @@ class Parsed:
             return pd.DataFrame({"value": v.astype("float64"), "ok": ok.astype(bool), "pct": pct.to_numpy(),
                                  "present": t.notna().to_numpy()})
 
-        m = self._map(canon, lambda col: _plain_number(col, style), frame_of)
+        m = self._map(canon, lambda col: _plain_number(col, style, self.d), frame_of)
         c = self.raw(canon)
-        p = _plain_number(c, style)
+        p = _plain_number(c, style, self.d)
         self.cols += [f"CASE WHEN {p} THEN CAST({c} AS DOUBLE) ELSE {m}.value END AS {out}",
                       f"CASE WHEN {p} THEN true ELSE coalesce({m}.ok, false) END AS {out}_ok",
                       f"CASE WHEN {p} THEN false ELSE coalesce({m}.pct, false) END AS {out}_pct",

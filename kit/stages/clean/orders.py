@@ -20,7 +20,7 @@ and amounts as exact cents.
 
 After these rules the clean purchases have unique line keys;
 :func:`kit.engines.duckdb_books.check_unique_lines` asserts it on every run. The rules are
-written once, as SQL, in :mod:`kit.engines.duckdb_clean` (with :data:`CENTS_SQL`); this
+written once, as SQL, in :mod:`kit.engines.duckdb_clean` (with :func:`cents_sql`); this
 module keeps the cents arithmetic and the words of a conflict's detail.
 """
 from __future__ import annotations
@@ -40,6 +40,14 @@ _FAST_CENTS = 9e13
 
 #: :func:`to_cents` in DuckDB SQL, for an amount at most ``cleaning.max_amount`` (<= 1e13).
 CENTS_SQL = "CAST(round_even({x} * 100, 0) AS BIGINT)"
+
+
+def cents_sql(x: str, dialect=None) -> str:
+    """:func:`to_cents` of the SQL expression ``x`` in ``dialect`` (a
+    :class:`kit.core.dialect.Dialect`; default DuckDB's, :data:`CENTS_SQL`)."""
+    if dialect is None:
+        return CENTS_SQL.format(x=x)
+    return f"CAST({dialect.round_even(f'{x} * 100')} AS BIGINT)"
 
 
 def _cents_exact(x: float) -> int:
