@@ -364,6 +364,11 @@ def _conflicts(db, cleaning, lines: list[str], active: bool) -> None:
     if mode not in CONFLICT_MODES:
         raise ValueError(f"cleaning.order_conflicts must be one of {', '.join(CONFLICT_MODES)} (got {mode!r})")
     line_part = ", ".join(["oid", *[f"opt_{c}" for c in lines]])
+    # a row's content (customer, day, cents) as one text that two rows share only when all
+    # three are equal (the id's length first, so no id can run into the day): compared, never
+    # ranked, so no window over every row (Spark would gather those on one executor)
+    content = (f"concat(CAST(length(cid) AS {d.text}), ':', cid, '|', CAST(day AS {d.text}), '|', "
+               f"CAST(cents AS {d.text}))")
     if mode == "quarantine":
         hit = "true"
     else:
@@ -376,7 +381,7 @@ def _conflicts(db, cleaning, lines: list[str], active: bool) -> None:
                           {''.join(f', opt_{c}' for c in lines)}
                    FROM tx_pre WHERE reason_a IS NULL AND NOT is_refund AND oid IS NOT NULL),
         e AS (SELECT * FROM e0 WHERE oid IN (SELECT oid FROM e0 GROUP BY oid HAVING count(*) > 1)),
-        c AS (SELECT *, dense_rank() OVER (ORDER BY cid, day, cents) AS content FROM e),
+        c AS (SELECT *, {content} AS content FROM e),
         w AS (SELECT *, min(content) OVER (PARTITION BY {line_part}) <> max(content) OVER (PARTITION BY {line_part})
                         OR min(cid) OVER (PARTITION BY oid) <> max(cid) OVER (PARTITION BY oid) AS bad FROM c),
         g AS (SELECT * FROM (SELECT *, bool_or(bad) OVER (PARTITION BY oid) AS any_bad FROM w) AS w2 WHERE any_bad),
