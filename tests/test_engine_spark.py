@@ -125,6 +125,7 @@ from hypothesis import strategies as st  # noqa: E402
 from kit.core.config import InputTable  # noqa: E402
 from kit.core.dialect import DUCKDB, SPARK  # noqa: E402
 from kit.engines.duckdb_clean import clean_transactions_duckdb, clean_transactions_spark  # noqa: E402
+from kit.engines.duckdb_engine import summary_duckdb  # noqa: E402
 from kit.engines.sql_backend import SPARK_SQL_CONF  # noqa: E402
 from kit.io import read_table  # noqa: E402
 from kit.stages.cascade import REFUND_MODES  # noqa: E402
@@ -200,7 +201,8 @@ def test_spark_cleans_the_sample_as_duckdb(spark, tmp_path):
 def test_spark_and_duckdb_clean_messy_files_alike(spark, case, refunds):
     """Generated messy exports (copies, re-exports in another style, conflicting order ids,
     refunds by sign and by status, odd dates and amounts, test accounts, decimal commas):
-    Spark and DuckDB give the same clean rows, quarantine, merged rows, books and statistics."""
+    Spark and DuckDB give the same clean rows, quarantine, merged rows, books and statistics,
+    and the same customer table from them."""
     import tempfile
     from pathlib import Path
 
@@ -214,7 +216,30 @@ def test_spark_and_duckdb_clean_messy_files_alike(spark, case, refunds):
         ours = clean_transactions_spark(spec, c, MESSY_AS_OF, spark=spark, stage=Path(folder) / "stage",
                                         test_customer_ids=test_ids)
         assert_same_result(ours, theirs)
+        if len(ours.clean):  # and the customer table from the clean rows: Spark's SQL, DuckDB's
+            assert_same_summary(summary_spark(ours.clean, MESSY_AS_OF, "week", spark=spark),
+                                summary_duckdb(theirs.clean, MESSY_AS_OF, time_unit="week"))
         # the frame the pandas reader read (Excel, whitespace files) takes the same way
         raw = read_table(spec, "transactions")
         assert_same_result(clean_transactions_spark(raw, c, MESSY_AS_OF, spark=spark, stage=Path(folder) / "stage",
                                                     test_customer_ids=test_ids), theirs)
+
+
+def test_a_run_configured_for_spark_cleans_with_spark(spark, tmp_path):
+    """``engine.name: spark``: kit.engines.clean_all (what 01_clean calls) cleans the orders
+    with Spark, says so, and gives DuckDB's result; the run's work folder is left empty."""
+    from kit.engines import clean_all
+
+    cfg = load_config(paths.DEFAULT_CONFIG)
+    as_of = pd.Timestamp(AS_OF)
+    spark_cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"name": "spark"})})
+    duck_cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"name": "duckdb"})})
+    run_dir = tmp_path / "run"
+    ours = clean_all(spark_cfg, as_of, clean_path=run_dir / "transactions_clean.parquet", run_dir=run_dir)
+    theirs = clean_all(duck_cfg, as_of, clean_path=tmp_path / "duck.parquet", run_dir=tmp_path / "duck")
+    assert ours.quality["engine"] == "spark" and theirs.quality["engine"] == "duckdb"
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "transactions_clean.parquet"),
+                                  pd.read_parquet(tmp_path / "duck.parquet"), check_exact=True)
+    pd.testing.assert_frame_equal(ours.quarantine, theirs.quarantine, check_exact=True)
+    assert ours.quality["reconciliation"] == theirs.quality["reconciliation"]
+    assert not (run_dir / "work").exists()

@@ -49,6 +49,23 @@ def test_dialects():
     assert duckdb.sql(f"SELECT {days}").fetchall()[0][0] == 60
 
 
+def test_a_spark_run_without_pyspark_says_what_to_do(monkeypatch):
+    """engine.name spark where pyspark cannot be imported: one line naming the fix, no traceback."""
+    import sys
+
+    from kit.core import paths
+    from kit.core.config import ConfigError, load_config
+    from kit.engines.dispatch import spark_for
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark now raises ImportError
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    cfg = load_config(paths.DEFAULT_CONFIG)
+    with pytest.raises(ConfigError) as e:
+        spark_for(cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"name": "spark"})}))
+    msg = str(e.value)
+    assert "\n" not in msg and 'pip install -e ".[spark]"' in msg and "engine.name: duckdb" in msg
+
+
 def test_dialects_write_what_differs():
     assert DUCKDB.lit("it's") == "'it''s'" and SPARK.lit("it's\\d") == "'it\\'s\\\\d'"
     assert DUCKDB.full_match("c", "a+") == "regexp_full_match(c, 'a+')"

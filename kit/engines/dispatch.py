@@ -9,6 +9,8 @@ imports an engine: the engines import the stages).
 from __future__ import annotations
 
 import functools
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -17,8 +19,10 @@ import pandas as pd
 from kit.core import paths
 from kit.core.config import KitConfig
 from kit.engines import duckdb_books
-from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb
+from kit.core.config import ConfigError
+from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb, clean_transactions_spark
 from kit.engines.duckdb_source import connection
+from kit.engines.spark_engine import session_for
 from kit.io import read_table
 from kit.stages import clean as clean_stage
 from kit.stages.clean import CleanResult, TableResult
@@ -57,11 +61,13 @@ def clean_transactions_by_engine(
     engine is named; the engine says who *reads* the file. ``pandas``: :func:`kit.io.read_table`
     reads it (small files, and what only the pandas reader reads: Excel, ``delimiter:
     whitespace``), then DuckDB runs the cascade over the frame
-    (:func:`kit.engines.duckdb_clean.clean_transactions`); ``duckdb`` (and ``spark``, whose
-    cluster data is summarised by :mod:`kit.engines.spark_engine`, for a local file): DuckDB
+    (:func:`kit.engines.duckdb_clean.clean_transactions`); ``duckdb``: DuckDB
     reads the CSV or Parquet file itself and runs the same cascade
-    (:func:`kit.engines.duckdb_clean.clean_transactions_duckdb`). Both readers give the same
-    strings (tested), hence the same result.
+    (:func:`kit.engines.duckdb_clean.clean_transactions_duckdb`); ``spark``: DuckDB reads the
+    file as text and Spark on ``engine.spark_master`` runs the same cascade
+    (:func:`kit.engines.duckdb_clean.clean_transactions_spark`, through the folder
+    :func:`spark_stage`). The readers give the same strings and the engines the same
+    result (tested).
 
     ``con``: a DuckDB connection (default: :func:`connect` with ``cfg.engine``'s memory limit
     and spill folder, ``run_dir`` the run folder, closed before returning). ``clean_path``:
@@ -81,6 +87,8 @@ def clean_transactions_by_engine(
                                                 run_dir=run_dir)
     engine = choose_engine(cfg)
     spec = cfg.inputs.transactions
+    if engine == "spark":
+        return _clean_by_spark(cfg, as_of, test_customer_ids, con=con, clean_path=clean_path, run_dir=run_dir)
     if engine != "pandas":
         try:
             result = clean_transactions_duckdb(spec, cfg.cleaning, as_of, test_customer_ids=test_customer_ids,
@@ -97,6 +105,75 @@ def clean_transactions_by_engine(
     source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
               "columns": list(raw.source_columns)}
     return result, {**source, "engine": "pandas"}
+
+
+def spark_stage(cfg: KitConfig, run_dir: str | Path | None = None) -> Path:
+    """The folder the kit and Spark share (``engine.spark_stage``; a relative one from the run
+    folder; default ``<run folder>/work/spark``, or a temporary folder outside a run)."""
+    chosen = cfg.engine.spark_stage
+    if chosen is None:
+        if run_dir is None:
+            return Path(tempfile.mkdtemp(prefix="kit-spark-"))
+        return Path(run_dir) / "work" / "spark"
+    p = Path(chosen).expanduser()
+    return p if p.is_absolute() else Path(run_dir or Path.cwd()) / p
+
+
+def spark_for(cfg: KitConfig, local_dir: str | Path | None = None):
+    """The Spark session of ``engine.spark_master`` (its scratch files in ``local_dir`` when it
+    starts here); one line to act on when pyspark or Java is missing."""
+    config = {"spark.local.dir": str(local_dir)} if local_dir is not None else None
+    try:
+        return session_for(cfg, config=config)
+    except ImportError as e:
+        raise ConfigError(f"engine.name: spark needs pyspark ({e}): pip install -e \".[spark]\" "
+                          "(and a Java 17+ runtime), or set engine.name: duckdb") from None
+    except Exception as e:  # the JVM did not start: no Java, or a master that cannot be reached
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"engine.name: spark: no Spark session on engine.spark_master "
+                          f"{cfg.engine.spark_master!r} ({first}); check Java 17+ and the master URL, "
+                          "or set engine.name: duckdb") from None
+
+
+def _running_spark():
+    """The Spark session already running in this process, if any (pyspark may be absent)."""
+    try:
+        from pyspark.sql import SparkSession  # noqa: PLC0415  optional dependency
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
+def _clean_by_spark(cfg: KitConfig, as_of, test_customer_ids, *, con, clean_path, run_dir):
+    """The orders cleaned by Spark (:func:`kit.engines.duckdb_clean.clean_transactions_spark`):
+    DuckDB opens a CSV or Parquet file as text (the pandas reader an Excel or
+    whitespace-separated one), Spark runs the cascade. A session started here writes its
+    scratch files in the stage folder and is stopped afterwards (its JVM's memory given back
+    before the notebook goes on); one that was running is left running."""
+    spec = cfg.inputs.transactions
+    stage = spark_stage(cfg, run_dir)
+    started = _running_spark() is None
+    spark = spark_for(cfg, local_dir=stage / "local")
+    kw = dict(spark=spark, stage=stage, test_customer_ids=test_customer_ids, con=con, clean_path=clean_path)
+    try:
+        try:
+            result = clean_transactions_spark(spec, cfg.cleaning, as_of, **kw)
+        except NotImplementedError:  # Excel, or a whitespace delimiter: only the pandas reader's
+            raw = read_table(spec, "transactions")
+            result = clean_transactions_spark(raw, cfg.cleaning, as_of, **kw)
+            source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
+                      "columns": list(raw.source_columns)}
+        else:
+            source = result.stats.pop("source")
+    finally:
+        if started:
+            spark.stop()
+            shutil.rmtree(stage / "local", ignore_errors=True)
+        for folder in (stage, stage.parent):  # the run's work folders, when the engine left them empty
+            if folder.is_dir() and not any(folder.iterdir()) and cfg.engine.spark_stage is None:
+                folder.rmdir()
+    result.stats.pop("engine", None)
+    return result, {**source, "engine": "spark"}
 
 
 def clean_all(cfg: KitConfig, as_of, *, clean_path: str | Path | None = None,

@@ -25,6 +25,7 @@ sorted) ``-> frequency, recency, T, monetary_value`` (float).
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -43,24 +44,33 @@ if TYPE_CHECKING:  # pragma: no cover
 
 APP_NAME = "customer-value-kit"
 
+#: Spark's log configuration under the kit (errors only): shipped with the package.
+LOG_CONFIG = Path(__file__).with_name("spark_log4j2.properties")
+
 
 def spark_session(master: str = "local[2]", *, app_name: str = APP_NAME,
                   config: dict[str, str] | None = None) -> "SparkSession":
     """A Spark session on ``master`` (reused when one is already running).
 
     Session time zone UTC (dates are taken as written, never shifted), Arrow for the
-    transfer of the per-customer table to pandas, no web UI. ``config`` adds or overrides
-    Spark settings (``spark.executor.memory`` ...).
+    transfer of the per-customer table to pandas, no web UI, no console progress bars, and
+    Spark's log at errors only (:data:`LOG_CONFIG`: a run's console and a notebook's output are
+    for the analyst). ``config`` adds or overrides Spark settings (``spark.executor.memory``,
+    ``spark.local.dir`` ...); settings that start the JVM apply only when no session runs yet.
     """
     from pyspark.sql import SparkSession  # optional dependency: imported only when Spark is used
 
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.ui.enabled", "false"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}"))
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def session_for(cfg: "KitConfig", **kwargs: Any) -> "SparkSession":

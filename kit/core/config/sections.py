@@ -214,6 +214,11 @@ class Engine(Defaulted):
         description="folder DuckDB spills to; relative paths are taken from the run folder. None: "
         "<run folder>/work/duckdb_tmp when kit runs the engine, else DuckDB's default",
     )
+    spark_stage: str | None = Field(
+        description="folder the kit and Spark share under engine.name spark: the orders go there as "
+        "Parquet for Spark to clean and the clean rows come back through it. Relative paths are taken "
+        "from the run folder; None: <run folder>/work/spark. On a cluster: a mount every executor reads",
+    )
 
     @field_validator("memory_limit")
     @classmethod
@@ -227,16 +232,16 @@ class Engine(Defaulted):
                              f"of the memory such as 50% (got {v!r})")
         return text
 
-    @field_validator("temp_directory")
+    @field_validator("temp_directory", "spark_stage")
     @classmethod
-    def _temp_directory(cls, v: str | None) -> str | None:
+    def _folder(cls, v: str | None, info) -> str | None:
         if v is None:
             return v
         if not v.strip() or "\0" in v:
-            raise ValueError(f"temp_directory must be a folder path (got {v!r})")
+            raise ValueError(f"{info.field_name} must be a folder path (got {v!r})")
         p = Path(v).expanduser()
         if p.is_absolute() and p.exists() and not p.is_dir():  # a relative one is checked in the run folder
-            raise ValueError(f"temp_directory {v!r} exists and is not a folder")
+            raise ValueError(f"{info.field_name} {v!r} exists and is not a folder")
         return v
 
 
