@@ -1,7 +1,7 @@
 """The DuckDB engine at scale: a 100M-order Parquet file under a 4 GB memory limit, and the
 customer summary against a plain DuckDB SQL summary of the same file.
 
-Two measurements (issue 14), each stage in a process of its own:
+Three measurements (issue 14), each stage in a process of its own:
 
 * ``big``: DuckDB itself writes a seeded order file as Parquet in a folder on disk
   (:func:`generate`: ``customer_id, order_id, order_date, amount``; skewed orders per
@@ -13,6 +13,9 @@ Two measurements (issue 14), each stage in a process of its own:
   (:func:`kit.engines.duckdb_engine.summary_duckdb`). Recorded per stage: wall seconds, the
   process's peak resident memory (Linux ``VmHWM``, and psutil sampling every 0.2 s), the
   largest size of the spill folder, rows in and out.
+* ``spark``: the same generated order file cleaned by DuckDB and by Spark (local mode,
+  ``--master``), each in a process of its own: seconds, peak memory (Spark's JVM included)
+  and whether the two clean files hold the same rows in the same order.
 * ``ratio``: the kit's summary (:func:`summary_duckdb`, a pandas frame indexed by customer)
   against a plain DuckDB SQL summary of the same clean Parquet file (fetched to pandas the
   same way: Arrow, then pandas), run alternately ``--reps`` times; the ratio of the medians.
@@ -24,6 +27,7 @@ Two measurements (issue 14), each stage in a process of its own:
 Usage::
 
     python benchmarks/engine_scale.py ratio --customers 1000000
+    python benchmarks/engine_scale.py spark --orders 1000000 --out benchmarks/results_engine_spark.json
     python benchmarks/engine_scale.py big --orders 100000000 --customers 29000000 --memory-limit 4GB \\
         --workdir /tmp/kit-scale --out benchmarks/results_engine_scale.json
 
@@ -119,20 +123,31 @@ def _folder_bytes(folder: Path) -> int:
 
 class Watch:
     """Peak resident memory of this process (sampled, and Linux's ``VmHWM``) and peak
-    size of a folder, over one stage."""
+    size of a folder, over one stage; with ``children`` also the peak of this process and its
+    child processes together (Spark's JVM runs as a child of the Python driver)."""
 
-    def __init__(self, spill: Path | None, every: float = 0.2) -> None:
+    def __init__(self, spill: Path | None, every: float = 0.2, children: bool = False) -> None:
         import psutil
 
         self.proc, self.spill, self.every = psutil.Process(), spill, every
+        self.children = children
         self.peak_rss = 0
+        self.peak_total = 0
         self.peak_spill = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+            rss = self.proc.memory_info().rss
+            self.peak_rss = max(self.peak_rss, rss)
+            if self.children:
+                for child in self.proc.children(recursive=True):
+                    try:
+                        rss += child.memory_info().rss
+                    except Exception:  # a child that ended while we looked
+                        pass
+                self.peak_total = max(self.peak_total, rss)
             if self.spill is not None:
                 self.peak_spill = max(self.peak_spill, _folder_bytes(self.spill))
             self._stop.wait(self.every)
@@ -160,8 +175,11 @@ class Watch:
         except (OSError, StopIteration):
             pass
         peak = max(self.peak_rss, hwm or 0)
-        return {"seconds": round(self.seconds, 1), "peak_rss_mb": round(peak / 2**20),
-                "peak_spill_mb": round(self.peak_spill / 2**20)}
+        out = {"seconds": round(self.seconds, 1), "peak_rss_mb": round(peak / 2**20),
+               "peak_spill_mb": round(self.peak_spill / 2**20)}
+        if self.children:
+            out["peak_with_children_mb"] = round(self.peak_total / 2**20)
+        return out
 
 
 def worker_clean(parquet: str, out: str, memory_limit: str, threads: int | None) -> dict[str, Any]:
@@ -178,6 +196,60 @@ def worker_clean(parquet: str, out: str, memory_limit: str, threads: int | None)
     return {**w.result(), "books": res.reconciliation, "quarantined_by_reason":
             res.quarantine["reason"].value_counts().to_dict(), "merged_rows": len(res.merged),
             "outliers": res.stats["outliers"], "refunds": res.stats["refunds"]}
+
+
+def worker_spark_clean(parquet: str, out: str, master: str) -> dict[str, Any]:
+    """The same cascade run by Spark (``master``, local[2] here): DuckDB opens the order file,
+    stages it as Parquet, Spark cleans, DuckDB joins Spark's clean part files into one file.
+    Timed from the session's start (the JVM's start-up counted, as in a run)."""
+    from kit.core.config import Cleaning, InputTable
+    from kit.engines.duckdb_clean import clean_transactions_spark
+    from kit.engines.spark_engine import spark_session
+
+    stage = Path(out) / "spark_stage"
+    with Watch(stage, children=True) as w:
+        spark = spark_session(master, config={"spark.local.dir": str(stage / "local"),
+                                              "spark.driver.memory": "4g"})
+        res = clean_transactions_spark(InputTable(path=parquet), Cleaning(), AS_OF, spark=spark, stage=stage,
+                                       clean_path=Path(out) / "transactions_clean_spark.parquet")
+        spark.stop()
+    return {**w.result(), "books": res.reconciliation, "quarantined_by_reason":
+            res.quarantine["reason"].value_counts().to_dict(), "merged_rows": len(res.merged),
+            "outliers": res.stats["outliers"], "refunds": res.stats["refunds"]}
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """Two clean files hold the same rows in the same order (DuckDB compares them row by row)."""
+    import duckdb
+
+    con = duckdb.connect()
+    differ = con.sql(f"""SELECT count(*) FROM (
+        (SELECT * FROM read_parquet('{a}') EXCEPT ALL SELECT * FROM read_parquet('{b}'))
+        UNION ALL (SELECT * FROM read_parquet('{b}') EXCEPT ALL SELECT * FROM read_parquet('{a}')))""").fetchall()[0][0]
+    order = con.sql(f"SELECT count(*) FROM (SELECT source_row, lag(source_row) OVER (ORDER BY file_row_number) "
+                    f"AS prev FROM read_parquet('{b}', file_row_number = true)) WHERE prev >= source_row").fetchall()[0][0]
+    return differ == 0 and order == 0
+
+
+def run_spark(a: argparse.Namespace) -> dict[str, Any]:
+    """DuckDB and Spark (local mode) clean the same generated order file; both timed, both
+    files compared."""
+    work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="kit-spark-"))
+    work.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {"machine": machine(), "master": a.master}
+    try:
+        data = generate(a.orders, a.customers, work / "data", seed=a.seed, memory_limit=a.memory_limit)
+        out["data"] = data
+        out["duckdb"] = _spawn(["clean", data["path"], str(work), a.memory_limit, str(a.threads or 0)])
+        out["spark"] = _spawn(["spark_clean", data["path"], str(work), a.master])
+        out["same_clean_file"] = same_files(work / "transactions_clean.parquet",
+                                            work / "transactions_clean_spark.parquet")
+        out["same_books"] = out["duckdb"]["books"] == out["spark"]["books"]
+        out["spark_over_duckdb"] = round(out["spark"]["seconds"] / out["duckdb"]["seconds"], 1)
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
 
 
 def worker_summary(clean: str, out: str, memory_limit: str, threads: int | None) -> dict[str, Any]:
@@ -296,7 +368,8 @@ def run_big(a: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", nargs="?", choices=["big", "ratio"])
+    ap.add_argument("what", nargs="?", choices=["big", "ratio", "spark"])
+    ap.add_argument("--master", default="local[2]", help="spark: the Spark master")
     ap.add_argument("--orders", type=int, default=100_000_000)
     ap.add_argument("--customers", type=int, default=None,
                     help="big: customer ids (default orders * 0.29); ratio: customers (default 1,000,000)")
@@ -314,13 +387,18 @@ def main(argv: list[str] | None = None) -> int:
         threads = (int(args[3]) or None) if kind in ("clean", "summary") else None
         result = {"clean": lambda: worker_clean(args[0], args[1], args[2], threads),
                   "summary": lambda: worker_summary(args[0], args[1], args[2], threads),
-                  "ratio": lambda: worker_ratio(int(args[0]), args[1], int(args[2]))}[kind]()
+                  "ratio": lambda: worker_ratio(int(args[0]), args[1], int(args[2])),
+                  "spark_clean": lambda: worker_spark_clean(args[0], args[1], args[2])}[kind]()
         print(json.dumps(result, default=str))
         return 0
     if a.what == "big":
         if a.customers is None:
             a.customers = int(a.orders * 0.29)
         result = run_big(a)
+    elif a.what == "spark":
+        if a.customers is None:
+            a.customers = int(a.orders * 0.29)
+        result = run_spark(a)
     elif a.what == "ratio":
         folder = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="kit-ratio-"))
         try:
@@ -330,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             if not a.keep:
                 shutil.rmtree(folder, ignore_errors=True)
     else:
-        ap.error("say what to measure: big or ratio")
+        ap.error("say what to measure: big, ratio or spark")
     text = json.dumps(result, indent=2, default=str)
     print(text)
     if a.out:
