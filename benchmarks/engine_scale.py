@@ -203,8 +203,7 @@ def worker_spark_clean(parquet: str, out: str, master: str) -> dict[str, Any]:
     stages it as Parquet, Spark cleans, DuckDB joins Spark's clean part files into one file.
     Timed from the session's start (the JVM's start-up counted, as in a run)."""
     from kit.core.config import Cleaning, InputTable
-    from kit.engines.duckdb_clean import clean_transactions_spark
-    from kit.engines.spark_engine import spark_session
+    from kit.engines.spark_engine import clean_transactions_spark, spark_session
 
     stage = Path(out) / "spark_stage"
     with Watch(stage, children=True) as w:

@@ -20,9 +20,9 @@ from kit.core import paths
 from kit.core.config import KitConfig
 from kit.engines import duckdb_books
 from kit.core.config import ConfigError
-from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb, clean_transactions_spark
+from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb
 from kit.engines.duckdb_source import connection
-from kit.engines.spark_engine import session_for
+from kit.engines.spark_engine import clean_transactions_spark, session_for
 from kit.io import read_table
 from kit.stages import clean as clean_stage
 from kit.stages.clean import CleanResult, TableResult
@@ -65,7 +65,7 @@ def clean_transactions_by_engine(
     reads the CSV or Parquet file itself and runs the same cascade
     (:func:`kit.engines.duckdb_clean.clean_transactions_duckdb`); ``spark``: DuckDB reads the
     file as text and Spark on ``engine.spark_master`` runs the same cascade
-    (:func:`kit.engines.duckdb_clean.clean_transactions_spark`, through the folder
+    (:func:`kit.engines.spark_engine.clean_transactions_spark`, through the folder
     :func:`spark_stage`). The readers give the same strings and the engines the same
     result (tested).
 
@@ -145,7 +145,7 @@ def _running_spark():
 
 
 def _clean_by_spark(cfg: KitConfig, as_of, test_customer_ids, *, con, clean_path, run_dir):
-    """The orders cleaned by Spark (:func:`kit.engines.duckdb_clean.clean_transactions_spark`):
+    """The orders cleaned by Spark (:func:`kit.engines.spark_engine.clean_transactions_spark`):
     DuckDB opens a CSV or Parquet file as text (the pandas reader an Excel or
     whitespace-separated one), Spark runs the cascade. A session started here writes its
     scratch files in the stage folder and is stopped afterwards (its JVM's memory given back

@@ -6,7 +6,8 @@ books are SQL, and the engine writes the clean rows to Parquet itself. DuckDB ru
 CSV or Parquet file it reads (:func:`clean_transactions_duckdb`, big files: the rows never
 enter pandas) or over the frame :func:`kit.io.read_table` read (:func:`clean_transactions`:
 Excel, whitespace-separated files, small files); Spark runs the same text over those rows
-staged as Parquet (:func:`clean_transactions_spark`, ``engine.name: spark``). Each step is one
+staged as Parquet (:func:`kit.engines.spark_engine.clean_transactions_spark`, ``engine.name:
+spark``). Each step is one
 SQL text written through a :class:`kit.core.dialect.Dialect` (the few spellings the engines
 differ in) and run through a backend (:mod:`kit.engines.sql_backend`: stored tables, small
 results, Parquet output); the readers give the same strings and the engines the same result
@@ -39,7 +40,7 @@ from kit.engines import duckdb_books
 from kit.core.dialect import Dialect
 from kit.engines.duckdb_source import Source, connect, open_frame, open_transactions, source_info
 from kit.engines.sql_backend import DuckDBBackend, SparkBackend
-from kit.io import SOURCE_ROW, RawTable
+from kit.io import RawTable
 from kit.engines.duckdb_values import Parsed
 from kit.stages.cascade import (
     CONFLICT_MODES,
@@ -106,7 +107,7 @@ def clean_transactions_duckdb(
     and dtypes, and ``stats["clean_file"]`` names the file.
     """
     con = con if con is not None else connect()
-    return _clean_source(con, open_transactions(con, spec, table), cleaning, as_of, test_customer_ids, table,
+    return run_cascade(con, open_transactions(con, spec, table), cleaning, as_of, test_customer_ids, table,
                          clean_path)
 
 
@@ -131,56 +132,18 @@ def clean_transactions(
     accounts. ``con`` and ``clean_path`` as in :func:`clean_transactions_duckdb`.
     """
     con = con if con is not None else connect()
-    result = _clean_source(con, open_frame(con, raw, raw.table), cleaning, as_of, test_customer_ids, raw.table,
+    result = run_cascade(con, open_frame(con, raw, raw.table), cleaning, as_of, test_customer_ids, raw.table,
                            clean_path)
     for key in ("source", "engine"):  # the caller has the RawTable: how it was read is raw.info()
         result.stats.pop(key, None)
     return result
 
 
-def clean_transactions_spark(
-    spec_or_raw,
-    cleaning,
-    as_of,
-    *,
-    spark,
-    stage: str | Path,
-    test_customer_ids=(),
-    con: duckdb.DuckDBPyConnection | None = None,
-    table: str = "transactions",
-    clean_path: str | Path | None = None,
-) -> TableResult:
-    """The same cascade run by Spark: DuckDB opens the file as text as for
-    :func:`clean_transactions_duckdb` (or takes the :class:`kit.io.RawTable` the pandas reader
-    read), writes those rows to ``stage`` as Parquet, and Spark (``spark``, a session on any
-    master) runs every step of the cascade over them; only the quarantined rows and the
-    statistics come back, and the clean rows go to ``clean_path`` through the stage
-    (:meth:`kit.engines.sql_backend.SparkBackend.write_parquet`). ``stage``: a folder the
-    driver and every executor read (a shared mount on a cluster). Returns what
-    :func:`clean_transactions_duckdb` returns, equal to it (tested).
-    """
-    con = con if con is not None else connect()
-    if isinstance(spec_or_raw, RawTable):
-        src, table = open_frame(con, spec_or_raw, spec_or_raw.table), spec_or_raw.table
-    else:
-        src = open_transactions(con, spec_or_raw, table)
-    db = SparkBackend(spark, Path(stage) / f"clean-{table}")
-    try:
-        raw = db.stage / "raw.parquet"
-        DuckDBBackend(con).write_parquet(f"SELECT * FROM {src.view}", raw, order_by=SOURCE_ROW)
-        db.read_parquet(src.view, raw)
-        result = _clean_source(db, src, cleaning, as_of, test_customer_ids, table, clean_path)
-    finally:
-        DuckDBBackend(con).drop()
-        db.close()
-    result.stats["engine"] = "spark"
-    if isinstance(spec_or_raw, RawTable):
-        result.stats.pop("source", None)
-    return result
-
-
-def _clean_source(con, src: Source, cleaning, as_of, test_customer_ids, table: str,
-                  clean_path: str | Path | None) -> TableResult:
+def run_cascade(con, src: Source, cleaning, as_of, test_customer_ids, table: str,
+                clean_path: str | Path | None) -> TableResult:
+    """The cascade over the opened source ``src`` on ``con``: a DuckDB connection, or a
+    :class:`kit.engines.sql_backend.SparkBackend` whose session holds ``src.view``. Every
+    intermediate is dropped afterwards, and ``src``'s temporary UTF-8 copy deleted."""
     as_of = pd.Timestamp(as_of).normalize()
     db = con if isinstance(con, SparkBackend) else DuckDBBackend(con)
     try:

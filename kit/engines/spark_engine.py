@@ -7,7 +7,8 @@ over a Spark DataFrame or a Parquet / CSV path that the cluster can read (``hdfs
 numbers -- comes back to pandas; the transactions never leave the cluster. The models
 (:mod:`kit.stages.clv`) then run on that table on the driver as usual. :func:`features_spark`
 does the same for the business features of :func:`kit.stages.features.business_features`
-(the SQL of :mod:`kit.stages.features_sql`).
+(the SQL of :mod:`kit.stages.features_sql`), and :func:`clean_transactions_spark` runs the
+transaction cleaning cascade (:mod:`kit.engines.duckdb_clean`, the SQL DuckDB runs) in Spark.
 
 The master URL is ``engine.spark_master`` in the config (``local[2]`` by default: Spark on
 this machine, two cores; ``spark://host:7077``, ``yarn`` or ``k8s://...`` for a cluster).
@@ -28,9 +29,15 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 
 from kit.core.dialect import SPARK
+from kit.engines.duckdb_clean import run_cascade
+from kit.engines.duckdb_source import connect, open_frame, open_transactions
+from kit.engines.sql_backend import DuckDBBackend, SparkBackend
+from kit.io import SOURCE_ROW, RawTable
+from kit.stages.clean import TableResult
 from kit.stages.features import features_frame
 from kit.stages.features_sql import Columns, features_sql
 from kit.stages.summary import _unit_days
@@ -207,3 +214,44 @@ def features_spark(
         out = spark.sql(sql).toPandas()
     spark.catalog.dropTempView(view)
     return features_frame(out, quarters)
+
+
+def clean_transactions_spark(
+    spec_or_raw,
+    cleaning,
+    as_of,
+    *,
+    spark,
+    stage: str | Path,
+    test_customer_ids=(),
+    con: duckdb.DuckDBPyConnection | None = None,
+    table: str = "transactions",
+    clean_path: str | Path | None = None,
+) -> TableResult:
+    """The transaction cleaning cascade run by Spark: DuckDB opens the file as text as for
+    :func:`kit.engines.duckdb_clean.clean_transactions_duckdb` (or takes the
+    :class:`kit.io.RawTable` the pandas reader read), writes those rows to ``stage`` as Parquet, and Spark (``spark``, a session on any
+    master) runs every step of the cascade over them; only the quarantined rows and the
+    statistics come back, and the clean rows go to ``clean_path`` through the stage
+    (:meth:`kit.engines.sql_backend.SparkBackend.write_parquet`). ``stage``: a folder the
+    driver and every executor read (a shared mount on a cluster). Returns what
+    :func:`kit.engines.duckdb_clean.clean_transactions_duckdb` returns, equal to it (tested).
+    """
+    con = con if con is not None else connect()
+    if isinstance(spec_or_raw, RawTable):
+        src, table = open_frame(con, spec_or_raw, spec_or_raw.table), spec_or_raw.table
+    else:
+        src = open_transactions(con, spec_or_raw, table)
+    db = SparkBackend(spark, Path(stage) / f"clean-{table}")
+    try:
+        raw = db.stage / "raw.parquet"
+        DuckDBBackend(con).write_parquet(f"SELECT * FROM {src.view}", raw, order_by=SOURCE_ROW)
+        db.read_parquet(src.view, raw)
+        result = run_cascade(db, src, cleaning, as_of, test_customer_ids, table, clean_path)
+    finally:
+        DuckDBBackend(con).drop()
+        db.close()
+    result.stats["engine"] = "spark"
+    if isinstance(spec_or_raw, RawTable):
+        result.stats.pop("source", None)
+    return result
