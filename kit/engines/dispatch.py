@@ -20,6 +20,7 @@ from kit.core import paths
 from kit.core.config import KitConfig
 from kit.engines import duckdb_books
 from kit.core.config import ConfigError
+from kit.core.progress import step
 from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb
 from kit.engines.duckdb_source import connection
 from kit.engines.spark_engine import clean_transactions_spark, session_for
@@ -153,7 +154,8 @@ def _clean_by_spark(cfg: KitConfig, as_of, test_customer_ids, *, con, clean_path
     spec = cfg.inputs.transactions
     stage = spark_stage(cfg, run_dir)
     started = _running_spark() is None
-    spark = spark_for(cfg, local_dir=stage / "local")
+    with step("clean", f"Spark session on {cfg.engine.spark_master}"):
+        spark = spark_for(cfg, local_dir=stage / "local")
     kw = dict(spark=spark, stage=stage, test_customer_ids=test_customer_ids, con=con, clean_path=clean_path)
     try:
         try:

@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from kit.engines import duckdb_books
 from kit.core.dialect import Dialect
+from kit.core.progress import step
 from kit.engines.duckdb_source import Source, connect, open_frame, open_transactions, source_info
 from kit.engines.sql_backend import DuckDBBackend, SparkBackend
 from kit.io import RawTable
@@ -159,26 +160,33 @@ def _clean_sql(db, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str
     has_oid = "order_id" in src.mapping
     optional = [c for c in CANONICAL_OPTIONAL_TX if c in src.mapping]
     lines = line_columns(cleaning.order_line_columns, src.mapping)
-    _typed_values(db, src, cleaning, optional)
-    margin_scale = _margin_scale(db, optional)
-    _triage(db, src, cleaning, as_of, test_ids, lines)
-    stats_ref = _refunds(db, cleaning, has_oid)
-    books = duckdb_books.books(db, table, src.view)
-    purchases = f"SELECT net_amount AS v FROM tx_out WHERE reason IS NULL AND {purchase_sql('net_amount', 'is_return')}"
-    outliers = duckdb_books.outlier_rule(db, purchases, cleaning)
-    clean_sql, invalid = _clean_select(db, optional, has_oid, outliers["threshold"], margin_scale)
-    if cleaning.duplicates == "quarantine":
-        duckdb_books.check_unique_lines(db, table, clean_sql, lines)
-    quarantine, merged = _quarantine_and_merged(db, src, table, as_of, cleaning)
+    n, where = src.info.get("rows"), f"{table} ({db.dialect.name})"  # a line per step: kit.core.progress
+    with step("clean", f"{where}: values parsed", rows=n):
+        _typed_values(db, src, cleaning, optional)
+        margin_scale = _margin_scale(db, optional)
+    with step("clean", f"{where}: rules and refunds applied", rows=n):
+        _triage(db, src, cleaning, as_of, test_ids, lines)
+        stats_ref = _refunds(db, cleaning, has_oid)
+    with step("clean", f"{where}: books and outliers", rows=n):
+        books = duckdb_books.books(db, table, src.view)
+        purchases = (f"SELECT net_amount AS v FROM tx_out WHERE reason IS NULL AND "
+                     f"{purchase_sql('net_amount', 'is_return')}")
+        outliers = duckdb_books.outlier_rule(db, purchases, cleaning)
+        clean_sql, invalid = _clean_select(db, optional, has_oid, outliers["threshold"], margin_scale)
+        if cleaning.duplicates == "quarantine":
+            duckdb_books.check_unique_lines(db, table, clean_sql, lines)
+    with step("clean", f"{where}: quarantine details", rows=books["quarantined_rows"] + books["merged_rows"]):
+        quarantine, merged = _quarantine_and_merged(db, src, table, as_of, cleaning)
     stats = {"refunds": stats_ref, "outliers": outliers, "invalid_values": invalid,
              "order_id_synthesized": not has_oid, "unparseable_amount_counts_zero": True,
              "implausible_amount_counts_zero": True, "engine": "duckdb", "source": source_info(src)}
-    if clean_path is None:
-        clean = _clean_frame(db, clean_sql, optional)
-    else:
-        db.write_parquet(clean_sql, clean_path, order_by="source_row")
-        clean = _clean_dtypes(db.frame(f"{clean_sql} LIMIT 0"), optional, TEXT_COLUMNS_TX)
-        stats["clean_file"] = str(clean_path)
+    with step("clean", f"{where}: clean rows written", rows=books["clean_rows"]):
+        if clean_path is None:
+            clean = _clean_frame(db, clean_sql, optional)
+        else:
+            db.write_parquet(clean_sql, clean_path, order_by="source_row")
+            clean = _clean_dtypes(db.frame(f"{clean_sql} LIMIT 0"), optional, TEXT_COLUMNS_TX)
+            stats["clean_file"] = str(clean_path)
     return TableResult(table, clean, quarantine, merged, books, stats)
 
 

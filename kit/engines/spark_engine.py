@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from kit.core.dialect import SPARK
+from kit.core.progress import step
 from kit.engines.duckdb_clean import run_cascade
 from kit.engines.duckdb_source import connect, open_frame, open_transactions
 from kit.engines.sql_backend import DuckDBBackend, SparkBackend
@@ -244,9 +245,10 @@ def clean_transactions_spark(
         src = open_transactions(con, spec_or_raw, table)
     db = SparkBackend(spark, Path(stage) / f"clean-{table}")
     try:
-        raw = db.stage / "raw.parquet"
-        DuckDBBackend(con).write_parquet(f"SELECT * FROM {src.view}", raw, order_by=SOURCE_ROW)
-        db.read_parquet(src.view, raw)
+        with step("clean", f"{table} (spark): rows staged for Spark", rows=src.info.get("rows")):
+            raw = db.stage / "raw.parquet"
+            DuckDBBackend(con).write_parquet(f"SELECT * FROM {src.view}", raw, order_by=SOURCE_ROW)
+            db.read_parquet(src.view, raw)
         result = run_cascade(db, src, cleaning, as_of, test_customer_ids, table, clean_path)
     finally:
         DuckDBBackend(con).drop()
