@@ -157,7 +157,7 @@ def test_dialect_expressions_mean_the_same_in_both_engines(spark):
         lit = ", ".join(f"{d.lit(v)} AS c{i}" for i, v in enumerate(values))
         exprs = [f"{d.full_match(f'c{i}', number)} AS m{i}" for i in range(len(values))]
         exprs += [f"CAST({d.try_date(f'c{i}')} AS {d.text}) AS d{i}" for i in range(3)]
-        exprs += [f"{d.contains_match('c3', chr(39))} AS q", f"c3 AS raw",
+        exprs += ["c3 AS raw",
                   f"CAST({d.round_even('2.5')} AS BIGINT) AS r1", f"CAST({d.round_even('-0.5')} AS BIGINT) AS r2",
                   f"CAST({d.round_even('100.49999999999999')} AS BIGINT) AS r3",
                   f"{d.int_div(f'CAST(-7 AS {d.int128})', 'CAST(2 AS BIGINT)')} AS i1",
@@ -167,7 +167,7 @@ def test_dialect_expressions_mean_the_same_in_both_engines(spark):
         checks.append(tuple(None if v is None else str(v) if not isinstance(v, bool) else v for v in row))
     assert checks[0] == checks[1]
     assert checks[0][len(values):len(values) + 3] == ("2024-01-05", None, "0001-01-01")
-    assert checks[0][len(values) + 4] == "x'y\\d"  # a quote and a backslash read back as written
+    assert checks[0][len(values) + 3] == "x'y\\d"  # a quote and a backslash read back as written
     # sorted lists: ascending, and NULL (not an empty list) where the filter keeps no row
     for d in (DUCKDB, SPARK):
         sql = (f"SELECT g, {d.sorted_list('v')} AS a, {d.sorted_list('v', 'v > 5')} AS b FROM "

@@ -65,12 +65,6 @@ class Dialect:
             return f"({expr} RLIKE {self.lit('^(?:' + pattern + ')$')})"
         return f"regexp_full_match({expr}, {self.lit(pattern)})"
 
-    def contains_match(self, expr: str, pattern: str) -> str:
-        """``pattern`` found somewhere in ``expr``."""
-        if self.name == "spark":
-            return f"({expr} RLIKE {self.lit(pattern)})"
-        return f"regexp_matches({expr}, {self.lit(pattern)})"
-
     def try_date(self, expr: str) -> str:
         """``expr`` (text) as a DATE, NULL where it is not one."""
         return f"TRY_CAST({expr} AS DATE)" if self.name != "spark" else f"try_to_date({expr}, 'yyyy-MM-dd')"

@@ -17,9 +17,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from kit.core import paths
-from kit.core.config import KitConfig
+from kit.core.config import ConfigError, KitConfig
 from kit.engines import duckdb_books
-from kit.core.config import ConfigError
 from kit.core.progress import step
 from kit.engines.duckdb_clean import clean_transactions, clean_transactions_duckdb
 from kit.engines.duckdb_source import connection
@@ -103,9 +102,14 @@ def clean_transactions_by_engine(
     raw = read_table(spec, "transactions")
     result = clean_transactions(raw, cfg.cleaning, as_of, test_customer_ids=test_customer_ids, con=con,
                                 clean_path=clean_path)
-    source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
-              "columns": list(raw.source_columns)}
-    return result, {**source, "engine": "pandas"}
+    return result, {**_read_by(raw), "engine": "pandas"}
+
+
+def _read_by(raw) -> dict[str, Any]:
+    """How the pandas reader read the file (:class:`kit.io.RawTable`), in the shape
+    :func:`kit.engines.duckdb_source.source_info` gives for a file DuckDB read."""
+    return {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
+            "columns": list(raw.source_columns)}
 
 
 def spark_stage(cfg: KitConfig, run_dir: str | Path | None = None) -> Path:
@@ -163,8 +167,7 @@ def _clean_by_spark(cfg: KitConfig, as_of, test_customer_ids, *, con, clean_path
         except NotImplementedError:  # Excel, or a whitespace delimiter: only the pandas reader's
             raw = read_table(spec, "transactions")
             result = clean_transactions_spark(raw, cfg.cleaning, as_of, **kw)
-            source = {"info": raw.info(), "mapping": dict(raw.mapping), "how": dict(raw.how),
-                      "columns": list(raw.source_columns)}
+            source = _read_by(raw)
         else:
             source = result.stats.pop("source")
     finally:

@@ -40,7 +40,7 @@ from kit.engines import duckdb_books
 from kit.core.dialect import Dialect
 from kit.core.progress import step
 from kit.engines.duckdb_source import Source, connect, open_frame, open_transactions, source_info
-from kit.engines.sql_backend import DuckDBBackend, SparkBackend
+from kit.engines.sql_backend import backend_of
 from kit.io import RawTable
 from kit.engines.duckdb_values import Parsed
 from kit.stages.cascade import (
@@ -146,7 +146,7 @@ def run_cascade(con, src: Source, cleaning, as_of, test_customer_ids, table: str
     :class:`kit.engines.sql_backend.SparkBackend` whose session holds ``src.view``. Every
     intermediate is dropped afterwards, and ``src``'s temporary UTF-8 copy deleted."""
     as_of = pd.Timestamp(as_of).normalize()
-    db = con if isinstance(con, SparkBackend) else DuckDBBackend(con)
+    db = backend_of(con)
     try:
         return _clean_sql(db, src, cleaning, as_of, set(test_customer_ids), table, clean_path)
     finally:
@@ -188,12 +188,6 @@ def _clean_sql(db, src: Source, cleaning, as_of: pd.Timestamp, test_ids: set[str
             clean = _clean_dtypes(db.frame(f"{clean_sql} LIMIT 0"), optional, TEXT_COLUMNS_TX)
             stats["clean_file"] = str(clean_path)
     return TableResult(table, clean, quarantine, merged, books, stats)
-
-
-def write_parquet(con, sql: str, path: str | Path) -> Path:
-    """The rows of ``sql`` written by DuckDB to the Parquet file ``path`` (zstd; DuckDB
-    streams them, spilling a sort to disk when it must)."""
-    return DuckDBBackend(con).write_parquet(sql, path)
 
 
 def _clean_frame(db, clean_sql: str, optional: list[str]) -> pd.DataFrame:

@@ -31,11 +31,6 @@ def _missing_tokens_sql(d: Dialect) -> str:
     return ", ".join(d.lit(t) for t in sorted(MISSING_TOKENS))
 
 
-def register_map(con, name: str, frame: pd.DataFrame) -> None:
-    """``frame`` as the stored table ``name`` of ``con`` (a DuckDB connection or a backend)."""
-    backend_of(con).register(name, frame)
-
-
 def _distinct(db, view: str, col: str, plain_sql: str | None) -> pd.Series:
     """The distinct raw values of ``col`` that are not plain (all of them when ``plain_sql`` is None)."""
     where = f" WHERE NOT ({plain_sql})" if plain_sql else ""

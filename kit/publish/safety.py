@@ -36,9 +36,9 @@ import pandas as pd
 
 from kit.core import paths
 from kit.core.config import KitConfig
-from kit.core.dialect import sql_str
 from kit.core.notes import Note
 from kit.io.parse import parse_amounts, parse_dates
+from kit.engines.duckdb_books import parquet_sql
 from kit.engines.duckdb_source import connect
 from kit.io.read import read_table
 from kit.publish.writer import UnsafePath, inside
@@ -295,7 +295,7 @@ def last_purchase(clean: Path, as_of: pd.Timestamp) -> pd.Timestamp | None:
     a million customers)."""
     end = (as_of.normalize() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     with connect() as con:
-        (last,) = con.sql(f"SELECT max(order_date) FROM read_parquet('{sql_str(str(clean))}') "
+        (last,) = con.sql(f"SELECT max(order_date) FROM {parquet_sql(clean)} "
                           f"WHERE {purchase_sql('amount', 'is_return')} AND order_date < TIMESTAMP '{end}'").fetchall()[0]
     return None if last is None else pd.Timestamp(last).normalize()
 
