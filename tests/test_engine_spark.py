@@ -231,3 +231,29 @@ def test_a_run_configured_for_spark_cleans_with_spark(spark, tmp_path):
     assert tx["quarantined_rows"] > 0 and tx["merged_rows"] > 0
     assert set(ours.quarantine["reason"]) >= {"duplicate", "test_account", "bad_amount", "cancelled"}
     assert not (run_dir / "work").exists()
+
+
+def test_spark_answers_the_layering_as_the_process_does(spark, tmp_path):
+    """``engine.name: spark`` in stage 02 (what ``ctx.transactions()`` gives the notebook):
+    Spark answers the layering's questions over the clean sample (order lines, returns,
+    categories, master and interactions) and the spine equals the in-process one; the staged
+    rows are gone afterwards and the session that was running is left running."""
+    from kit.engines import clean_all
+    from kit.engines.queries import EngineQueries, layering_transactions
+    from kit.stages import layering
+    from test_layering_queries import assert_same_spine
+
+    cfg = load_config(paths.DEFAULT_CONFIG)
+    spark_cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"name": "spark"})})
+    as_of = pd.Timestamp(AS_OF)
+    run_dir = tmp_path / "run"
+    path = run_dir / "transactions_clean.parquet"
+    clean = clean_all(cfg, as_of, clean_path=path, run_dir=run_dir)
+    frame = pd.read_parquet(path)
+    with layering_transactions(spark_cfg, path, run_dir, read=lambda: frame) as tq:
+        assert isinstance(tq, EngineQueries) and tq.db.dialect.name == "spark" and tq.n_rows == len(frame)
+        ours = layering.layer(tq, as_of, spark_cfg, clean.customers, clean.interactions)
+    theirs = layering.layer(frame, as_of, cfg, clean.customers, clean.interactions)
+    assert len(theirs) > 1000 and theirs["demand_type"].notna().any()
+    assert_same_spine(ours, theirs)
+    assert not (run_dir / "work").exists() and spark.sparkContext._jsc is not None

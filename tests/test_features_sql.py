@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from kit.engines.duckdb_engine import features_duckdb
 from kit.stages.features import _empty_features, business_features, prepare
-from kit.stages.layering.dimensions import _votes_from_categories
+from kit.stages.layering.dimensions import votes_from_categories
 
 START = pd.Timestamp("2024-01-01")
 
@@ -79,7 +79,7 @@ def test_category_votes_are_shares_and_never_fail(tx, as_of_day):
     crash the int64 bincount gave."""
     as_of = None if as_of_day is None else START + pd.Timedelta(days=as_of_day)
     idx = pd.Index(["a", "b", "10", "x"], name="customer_id")
-    votes = _votes_from_categories(tx, idx, as_of, {"tools": ["tool", "machine"], "books": ["书"]})
+    votes = votes_from_categories(tx, idx, as_of, {"tools": ["tool", "machine"], "books": ["书"]})
     if votes is not None:
         assert votes.dtype == float and ((votes >= 0) & (votes <= 1 + 1e-12)).all()
 

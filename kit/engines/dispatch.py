@@ -8,6 +8,7 @@ imports an engine: the engines import the stages).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import tempfile
@@ -149,19 +150,34 @@ def _running_spark():
     return SparkSession.getActiveSession()
 
 
+@contextlib.contextmanager
+def run_spark(cfg: KitConfig, run_dir: str | Path | None, section: str):
+    """The Spark session of ``engine.spark_master`` and the stage folder (:func:`spark_stage`)
+    for a ``with`` block. A session started here writes its scratch files in the stage and
+    is stopped afterwards (its JVM's memory given back before the notebook goes on); one that
+    was running is left running. The run's default work folders go when left empty."""
+    stage = spark_stage(cfg, run_dir)
+    started = _running_spark() is None
+    with step(section, f"Spark session on {cfg.engine.spark_master}"):
+        spark = spark_for(cfg, local_dir=stage / "local")
+    try:
+        yield spark, stage
+    finally:
+        if started:
+            spark.stop()
+            shutil.rmtree(stage / "local", ignore_errors=True)
+        for folder in (stage, stage.parent):  # the run's work folders, when the engine left them empty
+            if folder.is_dir() and not any(folder.iterdir()) and cfg.engine.spark_stage is None:
+                folder.rmdir()
+
+
 def _clean_by_spark(cfg: KitConfig, as_of, test_customer_ids, *, con, clean_path, run_dir):
     """The orders cleaned by Spark (:func:`kit.engines.spark_engine.clean_transactions_spark`):
     DuckDB opens a CSV or Parquet file as text (the pandas reader an Excel or
-    whitespace-separated one), Spark runs the cascade. A session started here writes its
-    scratch files in the stage folder and is stopped afterwards (its JVM's memory given back
-    before the notebook goes on); one that was running is left running."""
+    whitespace-separated one), Spark runs the cascade (:func:`run_spark`)."""
     spec = cfg.inputs.transactions
-    stage = spark_stage(cfg, run_dir)
-    started = _running_spark() is None
-    with step("clean", f"Spark session on {cfg.engine.spark_master}"):
-        spark = spark_for(cfg, local_dir=stage / "local")
-    kw = dict(spark=spark, stage=stage, test_customer_ids=test_customer_ids, con=con, clean_path=clean_path)
-    try:
+    with run_spark(cfg, run_dir, "clean") as (spark, stage):
+        kw = dict(spark=spark, stage=stage, test_customer_ids=test_customer_ids, con=con, clean_path=clean_path)
         try:
             result = clean_transactions_spark(spec, cfg.cleaning, as_of, **kw)
         except NotImplementedError:  # Excel, or a whitespace delimiter: only the pandas reader's
@@ -170,13 +186,6 @@ def _clean_by_spark(cfg: KitConfig, as_of, test_customer_ids, *, con, clean_path
             source = _read_by(raw)
         else:
             source = result.stats.pop("source")
-    finally:
-        if started:
-            spark.stop()
-            shutil.rmtree(stage / "local", ignore_errors=True)
-        for folder in (stage, stage.parent):  # the run's work folders, when the engine left them empty
-            if folder.is_dir() and not any(folder.iterdir()) and cfg.engine.spark_stage is None:
-                folder.rmdir()
     result.stats.pop("engine", None)
     return result, {**source, "engine": "spark"}
 

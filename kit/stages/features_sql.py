@@ -42,7 +42,7 @@ class Columns:
         return cls(**{f: f in present for f in ("order_id", "is_return", "profit", "margin", "category")})
 
 
-def _rows_cte(table: str, as_of: pd.Timestamp, cols: Columns, dialect: Dialect) -> str:
+def rows_cte(table: str, as_of: pd.Timestamp, cols: Columns, dialect: Dialect) -> str:
     """``src``: the rows dated on or before ``as_of``, one typed column per rule input."""
     q = dialect.ident
     purchase = purchase_sql(q("amount"), q("is_return") if cols.is_return else None)
@@ -111,7 +111,7 @@ def features_sql(
         categories, category_join = "", ""
         category_cols = "CAST(NULL AS DOUBLE) AS n_categories, false AS new_category_last_q"
     return f"""
-WITH {_rows_cte(table, as_of, columns, dialect)}, per_order AS (
+WITH {rows_cte(table, as_of, columns, dialect)}, per_order AS (
     SELECT customer_id, min(day) AS first_day, max(day) AS last_day, count(*) AS orders_total,
            count(CASE WHEN day > {start_w} THEN 1 END) AS orders_12m, {order_q}
     FROM orders GROUP BY customer_id

@@ -59,7 +59,7 @@ def _votes_from_interactions(interactions: pd.DataFrame | None, idx: pd.Index,
     return np.divide(per, total, out=np.zeros_like(per), where=total > 0)
 
 
-def _votes_from_categories(transactions: pd.DataFrame | PreparedTransactions | None, idx: pd.Index,
+def votes_from_categories(transactions: pd.DataFrame | PreparedTransactions | None, idx: pd.Index,
                            as_of: pd.Timestamp | str | None,
                            demand_keywords: Mapping[str, list[str]]) -> np.ndarray | None:
     """Share of a customer's purchased amount whose category matches each type."""
@@ -133,6 +133,7 @@ def three_dimensional(
     demand_keywords: Mapping[str, Sequence[str]] | None = None,
     growth_stages: Mapping[str, str] | None = None,
     high_growth_min: float = 0.20,
+    category_votes: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list[Note]]:
     """Demand and potential types of the guide's value-demand-potential model.
 
@@ -153,6 +154,9 @@ def three_dimensional(
     the year before (new) -> to be activated; amount growth >= ``high_growth_min`` ->
     high growth; otherwise stable.
 
+    ``category_votes``: the purchase-scenario shares already computed (an engine's answer,
+    :mod:`kit.stages.layering.queries`); otherwise they come from ``transactions``.
+
     Returns
     -------
     (DataFrame, list of Note)
@@ -171,7 +175,8 @@ def three_dimensional(
     for source, v in (
         ("contact_title", _votes_from_titles(master, idx, types, decision_roles, role_demand)),
         ("interactions", _votes_from_interactions(interactions, idx, demand_keywords)),
-        ("categories", _votes_from_categories(transactions, idx, as_of, demand_keywords)),
+        ("categories", category_votes if category_votes is not None
+         else votes_from_categories(transactions, idx, as_of, demand_keywords)),
     ):
         if v is not None:
             votes += v

@@ -4,20 +4,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kit.core.progress import step
 from kit.core.config import KitConfig
 from kit.core.notes import Note, dedupe
 from kit.core.periods import previous_period_end
-from kit.stages.features import (
-    PreparedTransactions,
-    business_features,
-    prepare,
-    purchase_mask,
-    window_totals,
-)
 from kit.stages.layering.churn import churn_risk, complaint_rates, satisfaction_scores
 from kit.stages.layering.common import (
     DEFAULT_DEMAND_KEYWORDS,
@@ -35,24 +27,23 @@ from kit.stages.layering.dimensions import three_dimensional
 from kit.stages.layering.dynamic import (
     downgrade_warnings,
     migration,
-    overdue_customers,
     special_flags,
     upgrade_triggers,
 )
 from kit.stages.layering.quadrant import quadrants, value_potential
+from kit.stages.layering.queries import TransactionQueries, queries_of
 from kit.stages.layering.rfm import rfm8, rfm_scores, rfm_segments
 from kit.stages.layering.tiers import abc_classes, value_tiers
-from kit.stages.summary import customer_summary
 
 
-def _rfm_and_value(feats: pd.DataFrame, prepared: PreparedTransactions, as_of: pd.Timestamp,
+def _rfm_and_value(feats: pd.DataFrame, tq: TransactionQueries, as_of: pd.Timestamp,
                    cfg: KitConfig, master: pd.DataFrame | None, ix: pd.DataFrame | None,
                    opts: dict[str, Any]) -> tuple[pd.DataFrame, list[Note]]:
     """RFM, the 8 classes, value tiers, A/B/C, value and potential scores, the quadrant."""
     L = cfg.layering
     rfm_in = feats[["days_since_last", "orders_total", "revenue_total"]]
     if L.rfm.window_months is not None:
-        w = window_totals(prepared, as_of, L.rfm.window_months)
+        w = tq.window_totals(as_of, L.rfm.window_months)
         rfm_in = rfm_in.assign(orders_total=w["orders"], revenue_total=w["amount"])
     scores = rfm_scores(rfm_in, bins=L.rfm.bins)
     out = feats.join(scores)
@@ -69,8 +60,8 @@ def _rfm_and_value(feats: pd.DataFrame, prepared: PreparedTransactions, as_of: p
     return out, notes
 
 
-def _risk_and_dynamic(out: pd.DataFrame, feats: pd.DataFrame, transactions: pd.DataFrame,
-                      prepared: PreparedTransactions, as_of: pd.Timestamp, cfg: KitConfig,
+def _risk_and_dynamic(out: pd.DataFrame, feats: pd.DataFrame, tq: TransactionQueries,
+                      as_of: pd.Timestamp, cfg: KitConfig,
                       master: pd.DataFrame | None, ix: pd.DataFrame | None,
                       opts: dict[str, Any]) -> tuple[pd.DataFrame, list[Note], pd.Index | None]:
     """The three dimensions, churn risk and the dynamic adjustment; also the overdue
@@ -79,7 +70,7 @@ def _risk_and_dynamic(out: pd.DataFrame, feats: pd.DataFrame, transactions: pd.D
     idx = out.index
     td, notes = three_dimensional(
         feats, master=master, interactions=ix,
-        transactions=prepared, as_of=as_of,
+        category_votes=tq.category_votes(idx, as_of, opts["demand_keywords"]), as_of=as_of,
         decision_roles=cfg.personas.decision_roles, role_demand=opts["role_demand"],
         demand_keywords=opts["demand_keywords"], growth_stages=opts["growth_stages"],
         high_growth_min=opts["high_growth_min"],
@@ -91,9 +82,8 @@ def _risk_and_dynamic(out: pd.DataFrame, feats: pd.DataFrame, transactions: pd.D
     out["churn_risk"] = churn_risk(feats["months_since_last"], out["satisfaction"], L.churn)
     out = out.join(upgrade_triggers(feats, out["value_tier"], L.dynamic))
     out = out.join(downgrade_warnings(out["value_tier"], feats["months_since_last"], rate, base, L.dynamic))
-    overdue = overdue_customers(transactions, as_of, overdue_days=L.dynamic.overdue_days_risk,
-                                window_months=opts["complaint_window_months"],
-                                overdue_statuses=opts["overdue_statuses"])
+    overdue = tq.overdue(as_of, overdue_days=L.dynamic.overdue_days_risk,
+                         window_months=opts["complaint_window_months"], overdue_statuses=opts["overdue_statuses"])
     out["special_flags"] = special_flags(idx, master=master, overdue=overdue, churn=out["churn_risk"])
     out.attrs["complaint_base_rate"] = base
     return out, notes, overdue
@@ -120,8 +110,7 @@ def _gap_notes(out: pd.DataFrame, feats: pd.DataFrame, ix: pd.DataFrame | None,
 
 
 def _layer_at(
-    transactions: pd.DataFrame,
-    prepared: PreparedTransactions,
+    tq: TransactionQueries,
     as_of: pd.Timestamp,
     cfg: KitConfig,
     master: pd.DataFrame | None,
@@ -133,17 +122,23 @@ def _layer_at(
     """One layering as of ``as_of``; ``full=False`` stops after the tiers and quadrant."""
     L = cfg.layering
     quarters = max(4, L.dynamic.upgrade_quarters + 1)
-    feats = business_features(prepared, as_of, window_months=L.value_tiers.window_months,
-                              quarters=quarters)
+    feats = tq.features(as_of, window_months=L.value_tiers.window_months, quarters=quarters)
     ix = _interactions_until(interactions, as_of)
     if master is not None:
         master = master.reindex(feats.index)  # aligned once: every rule below reads it as is
-    out, notes = _rfm_and_value(feats, prepared, as_of, cfg, master, ix, opts)
+    out, notes = _rfm_and_value(feats, tq, as_of, cfg, master, ix, opts)
     if not full:
         return out, notes
-    out, td_notes, overdue = _risk_and_dynamic(out, feats, transactions, prepared, as_of, cfg,
-                                               master, ix, opts)
+    out, td_notes, overdue = _risk_and_dynamic(out, feats, tq, as_of, cfg, master, ix, opts)
     return out, notes + td_notes + _gap_notes(out, feats, ix, master, overdue, cfg)
+
+
+def _queries(transactions: pd.DataFrame | TransactionQueries) -> TransactionQueries:
+    """The layering's questions answered in process over a frame, or by the engine given."""
+    if not isinstance(transactions, pd.DataFrame):
+        return transactions
+    with step("layering", "transactions prepared", rows=len(transactions)):
+        return queries_of(transactions)
 
 
 def _options(cfg: KitConfig, **given: Any) -> dict[str, Any]:
@@ -160,7 +155,7 @@ def _options(cfg: KitConfig, **given: Any) -> dict[str, Any]:
 
 
 def layer(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | TransactionQueries,
     as_of: pd.Timestamp | str,
     cfg: KitConfig,
     master: pd.DataFrame | None = None,
@@ -186,8 +181,9 @@ def layer(
 
     Parameters
     ----------
-    transactions : DataFrame
-        Clean transactions (``transactions_clean.parquet``).
+    transactions : DataFrame or TransactionQueries
+        Clean transactions (``transactions_clean.parquet``), or an engine's answers to the
+        questions the layering asks of them (:mod:`kit.stages.layering.queries`).
     as_of : date-like
         End of the period, inclusive.
     cfg : KitConfig
@@ -218,17 +214,16 @@ def layer(
                     growth_stages=growth_stages, high_growth_min=high_growth_min,
                     overdue_statuses=overdue_statuses, complaint_window_months=complaint_window_months)
     m = _master_frame(master)
-    with step("layering", "transactions prepared", rows=len(transactions)):
-        prepared = prepare(transactions)
-    with step("layering", f"layers as of {as_of:%Y-%m-%d}", rows=len(transactions)):
-        cur, notes = _layer_at(transactions, prepared, as_of, cfg, m, interactions, opts, full=True)
+    tq = _queries(transactions)
+    with step("layering", f"layers as of {as_of:%Y-%m-%d}", rows=tq.n_rows):
+        cur, notes = _layer_at(tq, as_of, cfg, m, interactions, opts, full=True)
     notes += concentration_notes(cur, cfg.layering.concentration_warning_share, cfg.currency)
     with step("layering", "master and lifetimes summary", rows=len(cur)):
-        out, master_notes = _with_master_and_summary(cur, m, transactions, as_of, cfg)
+        out, master_notes = _with_master_and_summary(cur, m, tq, as_of, cfg)
     prev_as_of = previous_period_end(as_of, cfg.period)
     if previous:
-        with step("layering", f"previous period as of {prev_as_of:%Y-%m-%d}", rows=len(transactions)):
-            prev, _ = _layer_at(transactions, prepared, prev_as_of, cfg, m, interactions, opts, full=False)
+        with step("layering", f"previous period as of {prev_as_of:%Y-%m-%d}", rows=tq.n_rows):
+            prev, _ = _layer_at(tq, prev_as_of, cfg, m, interactions, opts, full=False)
             out = out.join(migration(cur, prev))
         master_notes.append(_note("previous_recomputed", prev_as_of=f"{prev_as_of:%Y-%m-%d}"))
     out = out[[c for c in _column_order(out.columns)]]
@@ -241,13 +236,12 @@ def layer(
     return out
 
 
-def _with_master_and_summary(cur: pd.DataFrame, master: pd.DataFrame | None, transactions: pd.DataFrame,
+def _with_master_and_summary(cur: pd.DataFrame, master: pd.DataFrame | None, tq: TransactionQueries,
                              as_of: pd.Timestamp, cfg: KitConfig) -> tuple[pd.DataFrame, list[Note]]:
     """The layering with the master attributes in front and the lifetimes summary (purchases
     only) after it; a note on master customers without a purchase (not layered)."""
     idx = cur.index
-    summ = customer_summary(transactions[_purchase_rows(transactions)], as_of,
-                            time_unit=cfg.clv.time_unit).reindex(idx)
+    summ = tq.summary(as_of, cfg.clv.time_unit).reindex(idx)
     parts, notes = [], []
     if master is not None:
         parts.append(master[[c for c in MASTER_ATTRIBUTES if c in master.columns]].reindex(idx))
@@ -257,11 +251,6 @@ def _with_master_and_summary(cur: pd.DataFrame, master: pd.DataFrame | None, tra
     out = pd.concat([*parts, cur, summ], axis=1)
     out.index.name = "customer_id"
     return out, notes
-
-
-def _purchase_rows(tx: pd.DataFrame) -> np.ndarray:
-    """The purchases among ``tx`` (:func:`kit.stages.features.purchase_mask`)."""
-    return purchase_mask(tx).to_numpy()
 
 
 SPINE_ORDER = [

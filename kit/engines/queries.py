@@ -1,0 +1,155 @@
+"""The layering's questions answered by an engine: only per-customer tables leave it.
+
+:class:`EngineQueries` implements :class:`kit.stages.layering.queries.TransactionQueries`
+over a table of clean transactions that DuckDB (in process) or Spark (on a cluster) holds,
+with the SQL texts the stage defines (:func:`kit.stages.features_sql.features_sql`,
+:func:`kit.stages.summary_sql.summary_sql`,
+:func:`kit.stages.layering.queries.category_amounts_sql`,
+:func:`kit.stages.layering.queries.overdue_sql`): the same rules the in-process answers
+compute, held equal to them by tests. Keyword rules (demand types by category, overdue
+payment statuses) are matched in Python on the column's distinct values, the few texts a
+column holds, and the engine filters on the resulting lists.
+
+:func:`layering_transactions` is what a run's stage 02 reads: a frame (in process) unless
+``engine.name`` is ``spark``, then the Spark engine's answers over the clean file.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kit.core.config import KitConfig
+from kit.core.dialect import DUCKDB, sql_str
+from kit.core.progress import step
+from kit.engines.dispatch import run_spark
+from kit.engines.duckdb_source import connection
+from kit.engines.sql_backend import DuckDBBackend, SparkBackend
+from kit.stages.features import features_frame
+from kit.stages.features_sql import Columns, features_sql
+from kit.stages.layering.common import DEFAULT_OVERDUE_STATUSES
+from kit.stages.layering.queries import category_amounts_sql, matching, overdue_sql, votes_from_amounts
+from kit.stages.summary import _unit_days
+from kit.stages.summary_sql import SUMMARY_COLUMNS, purchase_filter, summary_frame, summary_sql
+
+#: The columns of the clean transactions the layering reads (those the file has).
+LAYERING_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "profit", "margin",
+                    "category", "days_overdue", "payment_status")
+
+TABLE = "kit_layering_rows"
+
+
+class EngineQueries:
+    """:class:`kit.stages.layering.queries.TransactionQueries` run by the backend ``db``
+    over its table ``table`` (the clean transactions' columns and ``row_id``, a number per
+    row)."""
+
+    def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
+        self.db, self.table = db, table
+        self.names = [c for c in db.columns(f"SELECT * FROM {table}") if c != "row_id"]
+        self.cols = Columns.of(self.names)
+        self.n_rows = int(db.rows(f"SELECT count(*) FROM {table}")[0][0])
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        return self.db.arrow(sql).to_pandas()
+
+    def features(self, as_of, *, window_months, quarters):
+        sql = features_sql(self.table, as_of, self.cols, window_months=window_months, quarters=quarters,
+                           dialect=self.db.dialect)
+        return features_frame(self._frame(sql), quarters)
+
+    def window_totals(self, as_of, months):
+        """The features' trailing window of ``months`` (all history when None): the same
+        counting of orders and amounts as the features, one definition."""
+        if months is None:
+            f = self.features(as_of, window_months=12, quarters=1)
+            return pd.DataFrame({"orders": f["orders_total"], "amount": f["revenue_total"]})
+        f = self.features(as_of, window_months=months, quarters=1)
+        return pd.DataFrame({"orders": f["orders_12m"], "amount": f["amount_12m"]})
+
+    def _distinct(self, column: str) -> list[str]:
+        q = self.db.dialect.ident
+        return [r[0] for r in self.db.rows(f"SELECT DISTINCT CAST({q(column)} AS STRING) FROM {self.table} "
+                                           f"WHERE {q(column)} IS NOT NULL")]
+
+    def category_votes(self, idx: pd.Index, as_of, demand_keywords: Mapping[str, Sequence[str]]) -> np.ndarray | None:
+        if not self.cols.category:
+            return None
+        categories = self._distinct("category")
+        if not categories:
+            return None
+        lists = [matching(categories, words) for words in demand_keywords.values()]
+        amounts = self._frame(category_amounts_sql(self.table, pd.Timestamp(as_of).normalize(), self.cols, lists,
+                                                   dialect=self.db.dialect))
+        return votes_from_amounts(amounts, idx, len(lists))
+
+    def overdue(self, as_of, *, overdue_days, window_months, overdue_statuses) -> pd.Index | None:
+        has_days, has_status = "days_overdue" in self.names, "payment_status" in self.names
+        if not (has_days or has_status):
+            return None
+        words = list(DEFAULT_OVERDUE_STATUSES if overdue_statuses is None else overdue_statuses)
+        statuses = matching(self._distinct("payment_status"), words) if has_status else None
+        sql = overdue_sql(self.table, pd.Timestamp(as_of).normalize(), window_months=window_months,
+                          overdue_days=overdue_days if has_days else None, statuses=statuses,
+                          dialect=self.db.dialect)
+        return pd.Index(self._frame(sql)["customer_id"].astype("str"), dtype="str")
+
+    def summary(self, as_of, time_unit):
+        d = self.db.dialect
+        sql = summary_sql(self.table, pd.Timestamp(as_of).normalize(), _unit_days(time_unit), dialect=d,
+                          purchase_filter=purchase_filter(self.names, "amount", d))
+        return summary_frame(self._frame(sql), SUMMARY_COLUMNS)
+
+
+def _select(con, path: Path, *, for_spark: bool) -> str:
+    """The layering's columns of the clean file with ``row_id``; for Spark the timestamps in
+    microseconds (Spark reads no nanosecond Parquet timestamps)."""
+    src = f"read_parquet('{sql_str(str(path))}')"
+    kinds = con.sql(f"SELECT * FROM {src} LIMIT 0").description
+    cols = []
+    for name, kind, *_ in kinds:
+        if name not in LAYERING_COLUMNS:
+            continue
+        q = DUCKDB.ident(name)
+        cols.append(f"CAST({q} AS TIMESTAMP) AS {q}" if for_spark and str(kind).upper().startswith("TIMESTAMP")
+                    else q)
+    return f"SELECT {', '.join(cols)}, row_number() OVER () AS row_id FROM {src}"
+
+
+def duckdb_queries(con, path: str | Path) -> EngineQueries:
+    """The layering's questions over the clean Parquet file ``path``, answered by DuckDB
+    (streamed from the file: out of core beyond the connection's memory limit)."""
+    db = DuckDBBackend(con)
+    db.view(TABLE, _select(con, Path(path), for_spark=False))
+    return EngineQueries(db)
+
+
+def spark_queries(spark, stage: str | Path, path: str | Path, con) -> EngineQueries:
+    """The same, answered by Spark: DuckDB writes the columns the layering reads into the
+    stage folder (every executor reads it), Spark keeps them as its table."""
+    db = SparkBackend(spark, stage)
+    staged = Path(stage) / "layering_rows.parquet"
+    DuckDBBackend(con).write_parquet(_select(con, Path(path), for_spark=True), staged)
+    db.read_parquet(TABLE, staged)
+    return EngineQueries(db)
+
+
+@contextlib.contextmanager
+def layering_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | None,
+                          read) -> Iterator[pd.DataFrame | EngineQueries]:
+    """What stage 02 reads for ``layering.layer``: ``read()`` (the clean transactions as a
+    frame, answered in process) unless ``engine.name`` is ``spark``; then Spark's answers
+    over the clean file ``path``, the session stopped after the block (:func:`run_spark`)."""
+    if cfg.engine.name != "spark":
+        yield read()
+        return
+    with run_spark(cfg, run_dir, "layering") as (spark, stage), connection(cfg.engine, run_dir=run_dir) as con:
+        with step("layering", "clean transactions staged for Spark"):
+            queries = spark_queries(spark, stage / "layering", path, con)
+        try:
+            yield queries
+        finally:
+            queries.db.close()
