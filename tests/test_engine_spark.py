@@ -233,14 +233,15 @@ def test_a_run_configured_for_spark_cleans_with_spark(spark, tmp_path):
     assert not (run_dir / "work").exists()
 
 
-def test_spark_answers_the_layering_as_the_process_does(spark, tmp_path):
-    """``engine.name: spark`` in stage 02 (what ``ctx.transactions()`` gives the notebook):
-    Spark answers the layering's questions over the clean sample (order lines, returns,
-    categories, master and interactions) and the spine equals the in-process one; the staged
-    rows are gone afterwards and the session that was running is left running."""
+def test_spark_answers_the_stages_questions_as_the_process_does(spark, tmp_path):
+    """``engine.name: spark`` in stages 02 and 04 (what ``ctx.transactions()`` gives the
+    notebooks): Spark answers the layering's and the models' questions over the clean sample
+    (order lines, returns, categories, master and interactions); the spine, and the CLV
+    assessment (validation, fits, scores), equal the in-process ones; the staged rows are gone
+    afterwards and the session that was running is left running."""
     from kit.engines import clean_all
-    from kit.engines.queries import EngineQueries, layering_transactions
-    from kit.stages import layering
+    from kit.engines.queries import EnginePurchases, EngineQueries, engine_transactions
+    from kit.stages import clv, layering
     from test_layering_queries import assert_same_spine
 
     cfg = load_config(paths.DEFAULT_CONFIG)
@@ -250,10 +251,24 @@ def test_spark_answers_the_layering_as_the_process_does(spark, tmp_path):
     path = run_dir / "transactions_clean.parquet"
     clean = clean_all(cfg, as_of, clean_path=path, run_dir=run_dir)
     frame = pd.read_parquet(path)
-    with layering_transactions(spark_cfg, path, run_dir, read=lambda: frame) as tq:
+    with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame) as tq:
         assert isinstance(tq, EngineQueries) and tq.db.dialect.name == "spark" and tq.n_rows == len(frame)
         ours = layering.layer(tq, as_of, spark_cfg, clean.customers, clean.interactions)
     theirs = layering.layer(frame, as_of, cfg, clean.customers, clean.interactions)
     assert len(theirs) > 1000 and theirs["demand_type"].notna().any()
     assert_same_spine(ours, theirs)
+
+    spine = theirs[list(clv.SPINE_INPUTS)]
+    with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame, kind="clv") as pq:
+        assert isinstance(pq, EnginePurchases) and pq.db.dialect.name == "spark"
+        mine = clv.assess(pq, spine, as_of, cfg.clv)
+        followed = clv.purchases_of(pq, clv.action_customers(mine.scores))
+    local = clv.assess(frame, spine, as_of, cfg.clv)
+    assert mine.validation is not None and local.validation is not None
+    pd.testing.assert_frame_equal(mine.summary, local.summary, rtol=1e-12)
+    pd.testing.assert_frame_equal(mine.validation.customers, local.validation.customers, rtol=1e-9)
+    pd.testing.assert_frame_equal(mine.validation.tracking, local.validation.tracking, rtol=1e-9)
+    assert mine.bgnbd.params_ == local.bgnbd.params_ and mine.gg.params_ == local.gg.params_
+    pd.testing.assert_frame_equal(mine.scores, local.scores, rtol=1e-9)
+    assert len(followed) > 0 and set(followed["customer_id"]) == set(clv.action_customers(local.scores))
     assert not (run_dir / "work").exists() and spark.sparkContext._jsc is not None

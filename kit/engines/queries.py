@@ -1,7 +1,10 @@
-"""The layering's questions answered by an engine: only per-customer tables leave it.
+"""The stages' questions to the transactions answered by an engine: only per-customer (and
+per-day) tables leave it.
 
 :class:`EngineQueries` implements :class:`kit.stages.layering.queries.TransactionQueries`
-over a table of clean transactions that DuckDB (in process) or Spark (on a cluster) holds,
+(stage 02) and :class:`EnginePurchases` :class:`kit.stages.clv.queries.PurchaseQueries`
+(stage 04), over a table of clean transactions that DuckDB (in process) or Spark (on a
+cluster) holds,
 with the SQL texts the stage defines (:func:`kit.stages.features_sql.features_sql`,
 :func:`kit.stages.summary_sql.summary_sql`,
 :func:`kit.stages.layering.queries.category_amounts_sql`,
@@ -10,8 +13,8 @@ compute, held equal to them by tests. Keyword rules (demand types by category, o
 payment statuses) are matched in Python on the column's distinct values, the few texts a
 column holds, and the engine filters on the resulting lists.
 
-:func:`layering_transactions` is what a run's stage 02 reads: a frame (in process) unless
-``engine.name`` is ``spark``, then the Spark engine's answers over the clean file.
+:func:`engine_transactions` is what a run's stages 02 and 04 read: a frame (in process)
+unless ``engine.name`` is ``spark``, then the Spark engine's answers over the clean file.
 """
 from __future__ import annotations
 
@@ -32,14 +35,25 @@ from kit.stages.features import features_frame
 from kit.stages.features_sql import Columns, features_sql
 from kit.stages.layering.common import DEFAULT_OVERDUE_STATUSES
 from kit.stages.layering.queries import category_amounts_sql, matching, overdue_sql, votes_from_amounts
-from kit.stages.summary import _unit_days
-from kit.stages.summary_sql import SUMMARY_COLUMNS, purchase_filter, summary_frame, summary_sql
+from kit.stages.clv.queries import transaction_sql
+from kit.stages.summary import HOLDOUT_COLUMNS, _days, _unit_days
+from kit.stages.summary_sql import (
+    SUMMARY_COLUMNS,
+    calibration_holdout_sql,
+    purchase_counts_sql,
+    purchase_filter,
+    summary_frame,
+    summary_sql,
+)
 
 #: The columns of the clean transactions the layering reads (those the file has).
 LAYERING_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "profit", "margin",
                     "category", "days_overdue", "payment_status")
 
-TABLE = "kit_layering_rows"
+#: The columns the CLV stage reads (:data:`kit.stages.clv.TRANSACTION_COLUMNS`).
+CLV_COLUMNS = ("customer_id", "order_date", "amount", "is_return")
+
+TABLE = "kit_stage_rows"
 
 
 class EngineQueries:
@@ -104,14 +118,73 @@ class EngineQueries:
         return summary_frame(self._frame(sql), SUMMARY_COLUMNS)
 
 
-def _select(con, path: Path, *, for_spark: bool) -> str:
-    """The layering's columns of the clean file with ``row_id``; for Spark the timestamps in
-    microseconds (Spark reads no nanosecond Parquet timestamps)."""
+class EnginePurchases:
+    """:class:`kit.stages.clv.queries.PurchaseQueries` run by the backend ``db`` over its
+    table ``table`` (the clean transactions' columns): the rows the models count are those
+    :func:`kit.stages.clv.queries.transaction_sql` keeps."""
+
+    def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
+        self.db, self.table = db, table
+        names = db.columns(f"SELECT * FROM {table}")
+        q = db.dialect.ident
+        self.filter = transaction_sql(q("amount"), q("is_return") if "is_return" in names else None)
+        self.n_rows = int(db.rows(f"SELECT count(*) FROM {table} WHERE {self.filter}")[0][0])
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        return self.db.arrow(sql).to_pandas()
+
+    def first_date(self):
+        q = self.db.dialect.ident
+        first = self.db.rows(f"SELECT min({q('order_date')}) FROM {self.table} WHERE {self.filter}")[0][0]
+        return pd.NaT if first is None else pd.Timestamp(first)
+
+    def summary(self, as_of, time_unit):
+        sql = summary_sql(self.table, pd.Timestamp(as_of).normalize(), _unit_days(time_unit), dialect=self.db.dialect,
+                          purchase_filter=self.filter, positive_spend=True)
+        return summary_frame(self._frame(sql), [*SUMMARY_COLUMNS, "frequency_spend"])
+
+    def calibration_holdout(self, calibration_end, observation_end, time_unit):
+        cal_end, obs_end = pd.Timestamp(calibration_end).normalize(), pd.Timestamp(observation_end).normalize()
+        if obs_end <= cal_end:
+            raise ValueError(f"observation_end ({obs_end.date()}) must be after calibration_end ({cal_end.date()})")
+        unit_days = _unit_days(time_unit)
+        sql = calibration_holdout_sql(self.table, cal_end, obs_end, unit_days, dialect=self.db.dialect,
+                                      amount_col=None, purchase_filter=self.filter)
+        columns = [c for c in HOLDOUT_COLUMNS if not c.startswith("monetary_value")]
+        cal = summary_frame(self._frame(sql), columns[:-1])
+        cal["duration_holdout"] = _days(obs_end - cal_end) / unit_days
+        return cal
+
+    def purchase_counts(self, end):
+        sql = purchase_counts_sql(self.table, pd.Timestamp(end).normalize(), dialect=self.db.dialect,
+                                  purchase_filter=self.filter)
+        out = self._frame(sql)
+        return pd.DataFrame({c: out[c].to_numpy("int64") for c in ("first_purchases", "repeat_purchases")},
+                            index=pd.DatetimeIndex(pd.to_datetime(out["day"]), name="day"))
+
+
+    def rows_of(self, customer_ids):
+        q = self.db.dialect.ident
+        ids = ", ".join(self.db.dialect.lit(str(c)) for c in customer_ids) or "NULL"
+        out = self._frame(f"SELECT CAST({q('customer_id')} AS STRING) AS customer_id, {q('order_date')} AS order_date "
+                          f"FROM {self.table} WHERE {self.filter} AND CAST({q('customer_id')} AS STRING) IN ({ids}) "
+                          "ORDER BY customer_id, order_date")
+        return pd.DataFrame({"customer_id": out["customer_id"].astype("str").to_numpy(),
+                             "order_date": pd.to_datetime(out["order_date"]).to_numpy()})
+
+
+#: What each stage asks: the columns it reads and the class that answers.
+KINDS = {"layering": (LAYERING_COLUMNS, EngineQueries), "clv": (CLV_COLUMNS, EnginePurchases)}
+
+
+def _select(con, path: Path, columns: Sequence[str], *, for_spark: bool) -> str:
+    """``columns`` of the clean file (those it has) with ``row_id``; for Spark the
+    timestamps in microseconds (Spark reads no nanosecond Parquet timestamps)."""
     src = f"read_parquet('{sql_str(str(path))}')"
     kinds = con.sql(f"SELECT * FROM {src} LIMIT 0").description
     cols = []
     for name, kind, *_ in kinds:
-        if name not in LAYERING_COLUMNS:
+        if name not in columns:
             continue
         q = DUCKDB.ident(name)
         cols.append(f"CAST({q} AS TIMESTAMP) AS {q}" if for_spark and str(kind).upper().startswith("TIMESTAMP")
@@ -119,36 +192,39 @@ def _select(con, path: Path, *, for_spark: bool) -> str:
     return f"SELECT {', '.join(cols)}, row_number() OVER () AS row_id FROM {src}"
 
 
-def duckdb_queries(con, path: str | Path) -> EngineQueries:
-    """The layering's questions over the clean Parquet file ``path``, answered by DuckDB
-    (streamed from the file: out of core beyond the connection's memory limit)."""
+def duckdb_queries(con, path: str | Path, kind: str = "layering") -> EngineQueries | EnginePurchases:
+    """The ``kind`` stage's questions over the clean Parquet file ``path``, answered by
+    DuckDB (streamed from the file: out of core beyond the connection's memory limit)."""
+    columns, make = KINDS[kind]
     db = DuckDBBackend(con)
-    db.view(TABLE, _select(con, Path(path), for_spark=False))
-    return EngineQueries(db)
+    db.view(TABLE, _select(con, Path(path), columns, for_spark=False))
+    return make(db)
 
 
-def spark_queries(spark, stage: str | Path, path: str | Path, con) -> EngineQueries:
-    """The same, answered by Spark: DuckDB writes the columns the layering reads into the
-    stage folder (every executor reads it), Spark keeps them as its table."""
+def spark_queries(spark, stage: str | Path, path: str | Path, con,
+                  kind: str = "layering") -> EngineQueries | EnginePurchases:
+    """The same, answered by Spark: DuckDB writes the columns the stage reads into the stage
+    folder (every executor reads it), Spark keeps them as its table."""
+    columns, make = KINDS[kind]
     db = SparkBackend(spark, stage)
-    staged = Path(stage) / "layering_rows.parquet"
-    DuckDBBackend(con).write_parquet(_select(con, Path(path), for_spark=True), staged)
+    staged = Path(stage) / "rows.parquet"
+    DuckDBBackend(con).write_parquet(_select(con, Path(path), columns, for_spark=True), staged)
     db.read_parquet(TABLE, staged)
-    return EngineQueries(db)
+    return make(db)
 
 
 @contextlib.contextmanager
-def layering_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | None,
-                          read) -> Iterator[pd.DataFrame | EngineQueries]:
-    """What stage 02 reads for ``layering.layer``: ``read()`` (the clean transactions as a
-    frame, answered in process) unless ``engine.name`` is ``spark``; then Spark's answers
-    over the clean file ``path``, the session stopped after the block (:func:`run_spark`)."""
+def engine_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | None, read,
+                        kind: str = "layering") -> Iterator[pd.DataFrame | EngineQueries | EnginePurchases]:
+    """What stage ``kind`` (``layering``, ``clv``) reads: ``read()`` (the clean transactions
+    as a frame, answered in process) unless ``engine.name`` is ``spark``; then Spark's
+    answers over the clean file ``path``, the session stopped after the block (:func:`run_spark`)."""
     if cfg.engine.name != "spark":
         yield read()
         return
-    with run_spark(cfg, run_dir, "layering") as (spark, stage), connection(cfg.engine, run_dir=run_dir) as con:
-        with step("layering", "clean transactions staged for Spark"):
-            queries = spark_queries(spark, stage / "layering", path, con)
+    with run_spark(cfg, run_dir, kind) as (spark, stage), connection(cfg.engine, run_dir=run_dir) as con:
+        with step(kind, "clean transactions staged for Spark"):
+            queries = spark_queries(spark, stage / kind, path, con, kind)
         try:
             yield queries
         finally:

@@ -30,7 +30,7 @@ from kit.core.config import KitConfig, load_config
 from kit.core.notes import Note
 from kit.core.periods import period_end, period_label, previous_period_end
 from kit.core.progress import log_to_file
-from kit.engines.queries import layering_transactions
+from kit.engines.queries import engine_transactions
 from kit.io.read import latest_date
 from kit.present import messages
 from kit.present.cards import figure_html
@@ -101,13 +101,13 @@ class RunContext:
             )
         return read_parquet(p, columns)
 
-    def transactions(self):
+    def transactions(self, kind: str = "layering", columns: Sequence[str] | None = None):
         """The clean transactions for a ``with`` block, as the configured engine holds them:
-        a frame (answered in process), or with ``engine.name: spark`` the Spark engine's
-        answers to the layering's questions, only per-customer tables coming back
-        (:func:`kit.engines.queries.layering_transactions`)."""
-        return layering_transactions(self.cfg, self.artifact("transactions_clean"), self.run_dir,
-                                     lambda: self.read_parquet("transactions_clean"))
+        a frame (its ``columns``, answered in process), or with ``engine.name: spark`` the
+        Spark engine's answers to stage ``kind``'s questions (``layering``, ``clv``), only
+        per-customer tables coming back (:func:`kit.engines.queries.engine_transactions`)."""
+        return engine_transactions(self.cfg, self.artifact("transactions_clean"), self.run_dir,
+                                   lambda: self.read_parquet("transactions_clean", columns), kind)
 
     def use_language(self, lang: str | None) -> None:
         """Present in ``lang`` until called with None (the run's language again). Twin cells

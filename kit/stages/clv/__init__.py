@@ -60,6 +60,7 @@ from kit.stages.clv.assess import (
     _clean,
     assess,
     model_params_json,
+    purchases_of,
     spine_with_scores,
     topic,
     TRANSACTION_COLUMNS,
@@ -146,6 +147,6 @@ __all__ = [
     "clv_note", "conditional_expectation_table", "cumulative_tracking", "customer_margin",
     "discounted_expected_purchases", "expected_purchases_matrix", "fit_bgnbd", "fit_gamma_gamma",
     "gamma_gamma_log_likelihood", "holdout_split", "holdout_validation", "model_params_json",
-    "naive_holdout_purchases", "p_alive_by_churn_risk", "p_alive_matrix", "roi_table", "score",
+    "naive_holdout_purchases", "p_alive_by_churn_risk", "purchases_of", "p_alive_matrix", "roi_table", "score",
     "spine_with_scores", "spend_summary", "topic", "transaction_mask", "TRANSACTION_COLUMNS",
 ]

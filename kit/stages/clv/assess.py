@@ -24,7 +24,7 @@ from kit.stages.clv.results import BgNbdResult, GammaGammaResult, clv_note
 from kit.stages.clv.scoring import customer_margin, score, spend_summary
 from kit.stages.clv.validation import MODELS, HoldoutValidation, holdout_split, holdout_validation
 from kit.stages.features import purchase_mask
-from kit.stages.summary import customer_summary
+from kit.stages.clv.queries import InProcessPurchases, PurchaseQueries
 
 #: Columns 04_clv adds to the spine (docs/ARCHITECTURE.md).
 SPINE_COLUMNS = ["p_alive", "exp_purchases", "exp_avg_value", "clv", "clv_rank", *INTERVAL_COLUMNS]
@@ -113,6 +113,15 @@ def transaction_mask(transactions: pd.DataFrame) -> pd.Series:
     return purchase_mask(transactions) | zero
 
 
+def purchases_of(transactions: pd.DataFrame | PurchaseQueries, customer_ids) -> pd.DataFrame:
+    """``customer_id, order_date`` of the rows the models count (:func:`transaction_mask`)
+    for a few customers (:func:`kit.stages.clv.diagnostics.p_alive_history`'s), from a frame
+    or from an engine's answers."""
+    if isinstance(transactions, pd.DataFrame):
+        transactions = InProcessPurchases(transactions[transaction_mask(transactions).to_numpy()])
+    return transactions.rows_of(list(customer_ids))
+
+
 def _purchases(transactions: pd.DataFrame) -> pd.DataFrame:
     """The transactions (:func:`transaction_mask`), customer ids coded once."""
     purchases = transactions[transaction_mask(transactions).to_numpy()]
@@ -132,10 +141,10 @@ def _attempts_msg(attempts: list[dict[str, Any]]) -> Msg:
     return Msg("clv.why.attempts", first=first, rest=_attempts_msg(attempts[1:]))
 
 
-def _validate(purchases: pd.DataFrame, as_of: pd.Timestamp, cfg: Clv,
+def _validate(purchases: PurchaseQueries, as_of: pd.Timestamp, cfg: Clv,
               fit_kw: dict[str, float]) -> tuple[HoldoutValidation | None, list[Note]]:
     """The holdout validation, or None with a note saying why it is omitted."""
-    split = holdout_split(purchases["order_date"].min() if len(purchases) else pd.NaT, as_of, cfg.holdout_days,
+    split = holdout_split(purchases.first_date(), as_of, cfg.holdout_days,
                           min_calibration_days=cfg.min_calibration_days)
     if split is None:
         return None, [clv_note("clv.validation.too_short", "omitted", holdout_days=cfg.holdout_days)]
@@ -196,22 +205,25 @@ def _scores(customers: pd.DataFrame, summary: pd.DataFrame, bg: BgNbdResult, gg:
     return scored.reindex(customers.index), notes
 
 
-def assess(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, settings: Clv | None = None) -> ClvAssessment:
+def assess(transactions: pd.DataFrame | PurchaseQueries, customers: pd.DataFrame, as_of,
+           settings: Clv | None = None) -> ClvAssessment:
     """The CLV stage: validate on a holdout, fit on the whole period, score the spine.
 
     Clean transactions (``docs/ARCHITECTURE.md``; purchases = :func:`kit.stages.features.purchase_mask`)
     and the spine (index ``customer_id``; ``profit_total, revenue_total`` used for the
     margin) -> :class:`ClvAssessment`. ``settings`` is ``cfg.clv`` (:class:`kit.core.config.Clv`;
-    default values when None).
+    default values when None). ``transactions`` may also be an engine's answers to the
+    stage's questions (:mod:`kit.stages.clv.queries`): only per-customer tables come back.
     """
     cfg = settings if settings is not None else Clv()
     as_of = pd.Timestamp(as_of).normalize()
-    purchases = _purchases(transactions)
+    purchases = (InProcessPurchases(_purchases(transactions)) if isinstance(transactions, pd.DataFrame)
+                 else transactions)
     fit_kw = dict(penalizer=cfg.penalizer, retry_penalizer=cfg.retry_penalizer, max_param=cfg.max_param)
-    with step("clv", "holdout validation", rows=len(purchases)):
+    with step("clv", "holdout validation", rows=purchases.n_rows):
         validation, notes = _validate(purchases, as_of, cfg, fit_kw)
 
-    summary = customer_summary(purchases, as_of, time_unit=cfg.time_unit, positive_spend=True)
+    summary = purchases.summary(as_of, cfg.time_unit)
     kind, choice_notes = _chosen_model(validation, cfg)
     notes += choice_notes
     with step("clv", f"{kind} and Gamma-Gamma fitted", rows=len(summary)):

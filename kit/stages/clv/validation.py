@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kit.stages.clv.fit import fit_count_model
+from kit.stages.clv.queries import PurchaseQueries
 from kit.stages.clv.results import BgNbdResult
 from kit.stages.summary import _days, _floor_one, _unit_days, purchase_counts
 from kit.stages.summary import calibration_holdout
@@ -147,7 +148,7 @@ def conditional_expectation_table(
 
 def cumulative_tracking(
     bgnbd: BgNbdResult,
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | PurchaseQueries,
     observation_end,
     *,
     customer_col: str = "customer_id",
@@ -184,7 +185,11 @@ def cumulative_tracking(
     bgnbd._require()
     unit_days = _unit_days(bgnbd.time_unit_)
     end = _floor_one(observation_end, freq)
-    counts = purchase_counts(transactions, end, customer_col=customer_col, date_col=date_col, freq=freq)
+    if isinstance(transactions, pd.DataFrame):
+        counts = purchase_counts(transactions, end, customer_col=customer_col, date_col=date_col, freq=freq)
+    else:
+        _daily(freq)
+        counts = transactions.purchase_counts(end)
     if not len(counts):
         return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ns]"),
                              "actual": pd.Series([], dtype=float), "predicted": pd.Series([], dtype=float)},
@@ -208,6 +213,23 @@ def cumulative_tracking(
     )
 
 
+def _calibration_holdout(transactions: pd.DataFrame | PurchaseQueries, calibration_end, observation_end,
+                         customer_col: str, date_col: str, freq: str, time_unit: str) -> pd.DataFrame:
+    """The calibration summary and holdout counts, without amounts, from a frame or an engine."""
+    if isinstance(transactions, pd.DataFrame):
+        return calibration_holdout(transactions, calibration_end, observation_end, customer_col=customer_col,
+                                   date_col=date_col, amount_col=None, freq=freq, time_unit=time_unit)
+    _daily(freq)
+    return transactions.calibration_holdout(_floor_one(calibration_end, freq), _floor_one(observation_end, freq),
+                                            time_unit)
+
+
+def _daily(freq: str) -> None:
+    """An engine's answers count days; another period needs the frame."""
+    if freq != "D":
+        raise ValueError(f"an engine's purchase queries count daily periods; freq={freq!r} needs the transactions")
+
+
 def _fit_and_predict(ch: pd.DataFrame, kinds: Sequence[str], penalizer: float, retry_penalizer: float,
                      max_param: float, time_unit: str) -> tuple[pd.DataFrame, dict[str, BgNbdResult]]:
     """Each model fitted on the calibration summary; ``naive`` and ``predicted_<kind>`` added."""
@@ -222,7 +244,7 @@ def _fit_and_predict(ch: pd.DataFrame, kinds: Sequence[str], penalizer: float, r
 
 
 def holdout_validation(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | PurchaseQueries,
     calibration_end,
     observation_end,
     *,
@@ -247,8 +269,9 @@ def holdout_validation(
 
     Parameters
     ----------
-    transactions : DataFrame
-        ``customer_id, order_date`` rows (extra columns are ignored).
+    transactions : DataFrame or PurchaseQueries
+        ``customer_id, order_date`` rows (extra columns are ignored), or an engine's answers
+        (:mod:`kit.stages.clv.queries`: canonical columns, ``freq="D"``).
     calibration_end, observation_end : date-like
         Last day of the calibration and of the holdout period (inclusive).
     customer_col, date_col, freq, time_unit
@@ -269,8 +292,8 @@ def holdout_validation(
         When the calibration fit fails, ``bgnbd.status_ == "failed"`` and the forecasts are NaN.
         ``bgnbd`` is the chosen model's calibration fit (``bgnbd.kind_`` says which).
     """
-    ch = calibration_holdout(transactions, calibration_end, observation_end, customer_col=customer_col,
-                             date_col=date_col, amount_col=None, freq=freq, time_unit=time_unit)
+    ch = _calibration_holdout(transactions, calibration_end, observation_end, customer_col, date_col, freq,
+                              time_unit)
     kinds = list(dict.fromkeys([*models, *([model] if model != "auto" else [])]))
     ch, fits = _fit_and_predict(ch, kinds, penalizer, retry_penalizer, max_param, time_unit)
     comparison = model_comparison(ch, fits)
