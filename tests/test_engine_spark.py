@@ -234,14 +234,15 @@ def test_a_run_configured_for_spark_cleans_with_spark(spark, tmp_path):
 
 
 def test_spark_answers_the_stages_questions_as_the_process_does(spark, tmp_path):
-    """``engine.name: spark`` in stages 02 and 04 (what ``ctx.transactions()`` gives the
-    notebooks): Spark answers the layering's and the models' questions over the clean sample
-    (order lines, returns, categories, master and interactions); the spine, and the CLV
-    assessment (validation, fits, scores), equal the in-process ones; the staged rows are gone
+    """``engine.name: spark`` in stages 02-04 (what ``ctx.transactions()`` gives the
+    notebooks): Spark answers the layering's, the personas' and the models' questions over the
+    clean sample (order lines, returns, channels, categories, master and interactions); the
+    spine, the tags and clusters, and the CLV assessment (validation, fits, scores) equal the
+    in-process ones; the staged rows are gone
     afterwards and the session that was running is left running."""
     from kit.engines import clean_all
-    from kit.engines.queries import EnginePurchases, EngineQueries, engine_transactions
-    from kit.stages import clv, layering
+    from kit.engines.queries import EnginePersonas, EnginePurchases, EngineQueries, engine_transactions
+    from kit.stages import clv, layering, personas
     from test_layering_queries import assert_same_spine
 
     cfg = load_config(paths.DEFAULT_CONFIG)
@@ -257,6 +258,15 @@ def test_spark_answers_the_stages_questions_as_the_process_does(spark, tmp_path)
     theirs = layering.layer(frame, as_of, cfg, clean.customers, clean.interactions)
     assert len(theirs) > 1000 and theirs["demand_type"].notna().any()
     assert_same_spine(ours, theirs)
+
+    people = theirs[[c for c in personas.spine_inputs(cfg.personas) if c in theirs.columns]]
+    with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame, kind="personas") as pz:
+        assert isinstance(pz, EnginePersonas) and pz.db.dialect.name == "spark"
+        by_spark = personas.run_personas(people, pz, clean.interactions, as_of, cfg.personas)
+    by_frame = personas.run_personas(people, frame, clean.interactions, as_of, cfg.personas)
+    assert by_frame.spine["tag_channel"].notna().any() and by_frame.spine["tag_category"].notna().any()
+    pd.testing.assert_frame_equal(by_spark.spine, by_frame.spine, rtol=1e-12)
+    assert by_spark.availability == by_frame.availability
 
     spine = theirs[list(clv.SPINE_INPUTS)]
     with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame, kind="clv") as pq:

@@ -2,7 +2,8 @@
 per-day) tables leave it.
 
 :class:`EngineQueries` implements :class:`kit.stages.layering.queries.TransactionQueries`
-(stage 02) and :class:`EnginePurchases` :class:`kit.stages.clv.queries.PurchaseQueries`
+(stage 02), :class:`EnginePersonas` :class:`kit.stages.personas.queries.PersonaQueries`
+(stage 03) and :class:`EnginePurchases` :class:`kit.stages.clv.queries.PurchaseQueries`
 (stage 04), over a table of clean transactions that DuckDB (in process) or Spark (on a
 cluster) holds,
 with the SQL texts the stage defines (:func:`kit.stages.features_sql.features_sql`,
@@ -13,7 +14,7 @@ compute, held equal to them by tests. Keyword rules (demand types by category, o
 payment statuses) are matched in Python on the column's distinct values, the few texts a
 column holds, and the engine filters on the resulting lists.
 
-:func:`engine_transactions` is what a run's stages 02 and 04 read: a frame (in process)
+:func:`engine_transactions` is what a run's stages 02-04 read: a frame (in process)
 unless ``engine.name`` is ``spark``, then the Spark engine's answers over the clean file.
 """
 from __future__ import annotations
@@ -35,6 +36,15 @@ from kit.stages.features import features_frame
 from kit.stages.features_sql import Columns, features_sql
 from kit.stages.layering.common import DEFAULT_OVERDUE_STATUSES
 from kit.stages.layering.queries import category_amounts_sql, matching, overdue_sql, votes_from_amounts
+from kit.stages.personas.queries import (
+    derived_sql,
+    purchases_cte,
+    recent_orders_sql,
+    top_categories_sql,
+    top_channel_sql,
+    ts_sql,
+)
+from kit.stages.personas.tags import _clean_str
 from kit.stages.clv.queries import transaction_sql
 from kit.stages.summary import HOLDOUT_COLUMNS, _days, _unit_days
 from kit.stages.summary_sql import (
@@ -52,6 +62,9 @@ LAYERING_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_retur
 
 #: The columns the CLV stage reads (:data:`kit.stages.clv.TRANSACTION_COLUMNS`).
 CLV_COLUMNS = ("customer_id", "order_date", "amount", "is_return")
+
+#: The columns the persona stage reads (:data:`kit.stages.personas.TRANSACTION_COLUMNS`).
+PERSONA_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "category", "channel")
 
 TABLE = "kit_stage_rows"
 
@@ -173,8 +186,72 @@ class EnginePurchases:
                              "order_date": pd.to_datetime(out["order_date"]).to_numpy()})
 
 
+class EnginePersonas:
+    """:class:`kit.stages.personas.queries.PersonaQueries` run by the backend ``db`` over
+    its table ``table``. The channel and category texts are cleaned as the stage cleans them
+    (:func:`kit.stages.personas.tags._clean_str`) on the column's distinct values, kept as a
+    mapping table the SQL joins."""
+
+    def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
+        self.db, self.table = db, table
+        self.names = [c for c in db.columns(f"SELECT * FROM {table}") if c != "row_id"]
+        self.n_rows = int(db.rows(f"SELECT count(*) FROM {table}")[0][0])
+        self.maps = {}
+        q = db.dialect.ident
+        for col in ("channel", "category"):
+            if col in self.names:
+                raw = [r[0] for r in db.rows(f"SELECT DISTINCT CAST({q(col)} AS STRING) FROM {table} "
+                                             f"WHERE {q(col)} IS NOT NULL")]
+                values = pd.Series(raw, dtype="str")
+                db.register(f"kit_clean_{col}", pd.DataFrame({"raw": values, "clean": _clean_str(values)}))
+                self.maps[col] = f"kit_clean_{col}"
+
+    def _cte(self, as_of) -> str:
+        return purchases_cte(self.table, pd.Timestamp(as_of), self.names, self.db.dialect, self.maps)
+
+    def _scalar(self, as_of, sql: str):
+        return self.db.rows(f"WITH {self._cte(as_of)} {sql}")[0][0]
+
+    def _all_ids(self, as_of, where: str = "true") -> bool:
+        """The order-id rule over the purchases ``where`` holds: every row has an id."""
+        return "order_id" in self.names and bool(self._scalar(as_of, f"SELECT count(*) = count(order_id) FROM p "
+                                                                      f"WHERE {where}"))
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        return self.db.arrow(sql).to_pandas()
+
+    def recent_orders(self, as_of, days):
+        since = ts_sql(pd.Timestamp(as_of) - pd.Timedelta(days=days))
+        return self._frame(recent_orders_sql(self._cte(as_of), pd.Timestamp(as_of), days,
+                                             self._all_ids(as_of, f"order_date > {since}")))
+
+    def top_channel(self, as_of):
+        if "channel" not in self.names or not self._scalar(as_of, "SELECT count(channel_raw) FROM p"):
+            return None
+        return self._frame(top_channel_sql(self._cte(as_of), self._all_ids(as_of, "channel IS NOT NULL")))
+
+    def top_categories(self, as_of, n):
+        if "category" not in self.names or not self._scalar(as_of, "SELECT count(category_raw) FROM p"):
+            return None
+        return self._frame(top_categories_sql(self._cte(as_of), n))
+
+    def derived(self, as_of):
+        as_of = pd.Timestamp(as_of)
+        has = {c: c in self.names and bool(self._scalar(as_of, f"SELECT count({c}_raw) FROM p"))
+               for c in ("channel", "category")}
+        channel_ids = self._all_ids(as_of, "channel_raw IS NOT NULL") if has["channel"] else None
+        out = self._frame(derived_sql(self._cte(as_of), as_of, all_ids=self._all_ids(as_of), channel_ids=channel_ids,
+                                      category=has["category"], dialect=self.db.dialect))
+        out = out.set_index(out["customer_id"].astype("str")).drop(columns="customer_id")
+        out.index.name = "customer_id"
+        out.insert(out.columns.get_loc("tenure_days") + 1, "avg_order_value",
+                   out["revenue_total"] / out["orders_total"])
+        return out
+
+
 #: What each stage asks: the columns it reads and the class that answers.
-KINDS = {"layering": (LAYERING_COLUMNS, EngineQueries), "clv": (CLV_COLUMNS, EnginePurchases)}
+KINDS = {"layering": (LAYERING_COLUMNS, EngineQueries), "clv": (CLV_COLUMNS, EnginePurchases),
+         "personas": (PERSONA_COLUMNS, EnginePersonas)}
 
 
 def _select(con, path: Path, columns: Sequence[str], *, for_spark: bool) -> str:

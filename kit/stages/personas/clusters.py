@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 from kit.core.config import Personas
 from kit.core.notes import Note
 from kit.stages.personas.tags import SECTION, order_counts, purchases
+from kit.stages.personas.queries import PersonaQueries
 
 #: Clustering features: name -> (spine column, log1p?).
 FEATURES: dict[str, tuple[str, bool]] = {
@@ -111,7 +112,7 @@ def _derived_features(transactions: pd.DataFrame, as_of: pd.Timestamp | str | No
     return derived
 
 
-def cluster_features(customers: pd.DataFrame, transactions: pd.DataFrame | None = None,
+def cluster_features(customers: pd.DataFrame, transactions: pd.DataFrame | PersonaQueries | None = None,
                      as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
     """Raw (original-unit) clustering inputs per customer.
 
@@ -125,8 +126,11 @@ def cluster_features(customers: pd.DataFrame, transactions: pd.DataFrame | None 
     need = [c for c in ("orders_total", "days_since_last", "avg_order_value", "tenure_days",
                         "n_categories", "revenue_total") if c not in customers.columns]
     derived = None
-    if transactions is not None and (need or "channel" in transactions.columns):
+    if isinstance(transactions, pd.DataFrame) and (need or "channel" in transactions.columns):
         derived = _derived_features(transactions, as_of).reindex(idx)
+    elif transactions is not None and not isinstance(transactions, pd.DataFrame) and (
+            need or "channel" in transactions.names):  # an engine's answers
+        derived = transactions.derived(pd.Timestamp(as_of)).reindex(idx)
     for col in RAW_COLUMNS:
         if col in customers.columns:
             out[col] = pd.to_numeric(customers[col], errors="coerce").astype(float)
@@ -223,7 +227,7 @@ def _store_centroids(res: ClusterResult, km: KMeans, order: list[int], mean: pd.
 
 def cluster_personas(
     customers: pd.DataFrame,
-    transactions: pd.DataFrame | None = None,
+    transactions: pd.DataFrame | PersonaQueries | None = None,
     cfg_personas: Personas | None = None,
     *,
     as_of: pd.Timestamp | str | None = None,

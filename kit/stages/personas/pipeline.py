@@ -11,6 +11,7 @@ from kit.core.config import Personas
 from kit.core.notes import Note
 from kit.stages.personas.clusters import RAW_COLUMNS, ClusterResult, cluster_personas
 from kit.stages.personas.naming import name_keys
+from kit.stages.personas.queries import PersonaQueries
 from kit.stages.personas.tags import FamilyStatus, build_tags, omitted_note
 from kit.stages.personas.weights import effective_weights, tag_scores
 
@@ -67,7 +68,7 @@ def attach(customers: pd.DataFrame, tags: pd.DataFrame, scores: pd.Series, resul
     return pd.concat([out, new], axis=1)
 
 
-def run_personas(customers: pd.DataFrame, transactions: pd.DataFrame,
+def run_personas(customers: pd.DataFrame, transactions: pd.DataFrame | PersonaQueries,
                  interactions: pd.DataFrame | None, as_of: pd.Timestamp | str | None,
                  cfg_personas: Personas | None, **kwargs: Any) -> PersonaRun:
     """Tags, tag scores, clusters and their naming keys; the spine with the new columns.

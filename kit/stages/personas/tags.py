@@ -16,6 +16,7 @@ from kit.core.config import Personas
 from kit.core.notes import Msg, Note
 from kit.stages.features import purchase_mask
 from kit.stages.personas.matching import match_keywords, normalise_keyword, split_keywords
+from kit.stages.personas.queries import PersonaQueries
 
 SECTION = "03_personas"
 
@@ -239,6 +240,12 @@ def _decision_role_tags(tags: pd.DataFrame, customers: pd.DataFrame, cfg: Person
 # --------------------------------------------------------------------------------------
 
 
+def _preference(top: pd.DataFrame, cfg: Personas) -> pd.Series:
+    """The top channel (``channel, n, total`` per customer) where its share of the orders is
+    at least ``channel_mixed_share``, else ``mixed``."""
+    return top["channel"].where(top["n"] / top["total"] >= cfg.channel_mixed_share, "mixed")
+
+
 def _dynamic_tags(tags: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestamp, cfg: Personas,
                   top_categories: int) -> dict[str, FamilyStatus]:
     """Recent purchases, channel preference and categories (``tx``: purchases with ``_c``)."""
@@ -252,12 +259,10 @@ def _dynamic_tags(tags: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestamp, cfg
     if "channel" in tx.columns and tx["channel"].notna().any():
         ch = tx.assign(channel=_clean_str(tx["channel"])).dropna(subset=["channel"])
         per = order_counts(ch, ["_c", "channel"]).rename("n").reset_index()
-        total = per.groupby("_c")["n"].transform("sum")
-        per = per.assign(share=per["n"] / total)
+        per = per.assign(total=per.groupby("_c")["n"].transform("sum"))
         top = per.sort_values(["_c", "n", "channel"], ascending=[True, False, True], kind="mergesort")
         top = top.groupby("_c", sort=False).head(1).set_index("_c")
-        pref = top["channel"].where(top["share"] >= cfg.channel_mixed_share, "mixed")
-        tags["tag_channel"] = _spine(pref, idx)
+        tags["tag_channel"] = _spine(_preference(top, cfg), idx)
         avail["channel"] = _ok("channel")
     else:
         avail["channel"] = _absent("channel", "no_channel")
@@ -270,6 +275,38 @@ def _dynamic_tags(tags: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestamp, cfg
         avail["category"] = _ok("category")
     else:
         avail["category"] = _absent("category", "no_category")
+    return avail
+
+
+def _on_spine(answer: pd.DataFrame, idx: pd.Index) -> pd.DataFrame:
+    """An engine's per-customer rows with ``_c``, the customer's position in the spine (rows
+    of customers outside it dropped)."""
+    pos = _positions(answer["customer_id"].astype("str"), idx)
+    return answer.assign(_c=pos)[pos >= 0]
+
+
+def _dynamic_tags_from(tags: pd.DataFrame, tq: PersonaQueries, as_of: pd.Timestamp, cfg: Personas,
+                       top_categories: int) -> dict[str, FamilyStatus]:
+    """:func:`_dynamic_tags` from an engine's answers (:mod:`kit.stages.personas.queries`)."""
+    idx = tags.index
+    avail: dict[str, FamilyStatus] = {"recent_activity": _ok("recent_activity")}
+    recent = _on_spine(tq.recent_orders(as_of, cfg.recent_days), idx)
+    tags["tag_recent_orders"] = _spine(recent.set_index("_c")["n"], idx, 0, "Int64")
+    top = tq.top_channel(as_of)
+    if top is None:
+        avail["channel"] = _absent("channel", "no_channel")
+    else:
+        tags["tag_channel"] = _spine(_preference(_on_spine(top, idx).set_index("_c"), cfg), idx)
+        avail["channel"] = _ok("channel")
+    ranked = tq.top_categories(as_of, top_categories)
+    if ranked is None:
+        avail["category"] = _absent("category", "no_category")
+    else:
+        ranked = _on_spine(ranked, idx)
+        tags["tag_category"] = _spine(_join_ranked(ranked, "_c", "category") if len(ranked) else ranked["category"],
+                                      idx)
+        tags["tag_n_categories"] = _spine(ranked.groupby("_c")["n_categories"].first(), idx, 0, "Int64")
+        avail["category"] = _ok("category")
     return avail
 
 
@@ -367,7 +404,7 @@ def _pain_tags(tags: pd.DataFrame, position: pd.Series, text: pd.Series, cfg: Pe
 
 def build_tags(
     customers: pd.DataFrame,
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | PersonaQueries,
     interactions: pd.DataFrame | None = None,
     as_of: pd.Timestamp | str | None = None,
     cfg_personas: Personas | None = None,
@@ -384,9 +421,10 @@ def build_tags(
     customers : DataFrame
         The spine, index ``customer_id``; master columns ``industry, region, employees
         (or annual_revenue), contact_title`` are used when present.
-    transactions : DataFrame
+    transactions : DataFrame or PersonaQueries
         Clean transactions ``customer_id, order_date, amount [, order_id, channel,
-        category, is_return]``. Only purchases up to ``as_of`` count.
+        category, is_return]``. Only purchases up to ``as_of`` count. Or an engine's
+        answers (:mod:`kit.stages.personas.queries`; ``as_of`` then required).
     interactions : DataFrame, optional
         Clean interactions ``customer_id, date [, type, keywords, text]``.
     as_of : Timestamp, optional
@@ -410,18 +448,22 @@ def build_tags(
         family -> :class:`FamilyStatus`, in the order of :data:`FAMILIES`.
     """
     cfg = cfg_personas or Personas()
-    _require(transactions, ["customer_id", "order_date", "amount"], "transactions")
     idx = customers.index
     if not idx.is_unique:
         raise ValueError("customers must be indexed by a unique customer_id")
-    as_of = pd.Timestamp(as_of) if as_of is not None else transactions["order_date"].max()
-    tx = purchases(transactions, as_of)
-    pos = _positions(tx["customer_id"], idx)
-    tx = tx.assign(_c=pos)[pos >= 0]  # "_c": the customer's position in the spine
     tags = empty_tags(idx)
     bins = list(size_bins) if size_bins is not None else list(cfg.size_bins)
     avail = _static_tags(tags, customers, cfg, size_by, bins)
-    avail |= _dynamic_tags(tags, tx, as_of, cfg, top_categories)
+    if isinstance(transactions, pd.DataFrame):
+        _require(transactions, ["customer_id", "order_date", "amount"], "transactions")
+        as_of = pd.Timestamp(as_of) if as_of is not None else transactions["order_date"].max()
+        tx = purchases(transactions, as_of)
+        pos = _positions(tx["customer_id"], idx)
+        tx = tx.assign(_c=pos)[pos >= 0]  # "_c": the customer's position in the spine
+        avail |= _dynamic_tags(tags, tx, as_of, cfg, top_categories)
+    else:  # an engine's answers; the period end is the run's
+        as_of = pd.Timestamp(as_of)
+        avail |= _dynamic_tags_from(tags, transactions, as_of, cfg, top_categories)
     avail |= _interaction_tags(tags, interactions, as_of, cfg, interaction_window_days)
     tags.attrs["size_by"] = size_by  # how tag_size is labelled
     return tags, {f: avail[f] for f in FAMILIES}
