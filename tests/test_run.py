@@ -99,3 +99,29 @@ def test_single_file_report_holds_every_section(small_run):
         assert f'href="{name}.html' not in page, f"a link to the separate page {name}.html is left"
     assert "目录" in page and "3,143" in page  # the table of contents; a figure of 01's reconciliation
     assert "<img" in page and "data:image/png;base64," in page
+
+
+def test_duckdb_run_computes_the_pandas_runs_numbers(small_run, small_run_en):
+    """``small_run`` reads and answers in process (pandas); ``small_run_en`` has DuckDB clean
+    the orders and answer stages 02-04 over the clean file. Every spine column that is not a
+    text of the page's language is the same, and so are the model parameters."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    def read(run, name):
+        return (pd.read_parquet(run.run_dir / "artifacts" / name) if name.endswith(".parquet")
+                else json.loads((run.run_dir / "artifacts" / name).read_text(encoding="utf-8")))
+
+    assert read(small_run, "quality.json")["engine"] == "pandas"
+    assert read(small_run_en, "quality.json")["engine"] == "duckdb"
+    ours, theirs = read(small_run_en, "customers.parquet"), read(small_run, "customers.parquet")
+    assert list(ours.columns) == list(theirs.columns) and ours.index.equals(theirs.index)
+    worded = [c for c in ours.columns if c.startswith("persona_") and ours[c].dtype == "str"]  # label, name
+    numbers = [c for c in ours.columns if pd.api.types.is_float_dtype(ours[c])]
+    pd.testing.assert_frame_equal(ours.drop(columns=[*worded, *numbers]), theirs.drop(columns=[*worded, *numbers]))
+    np.testing.assert_allclose(ours[numbers].to_numpy(float), theirs[numbers].to_numpy(float), rtol=1e-9)
+    a, b = read(small_run_en, "model_params.json"), read(small_run, "model_params.json")
+    assert a["bgnbd"]["params"] == pytest.approx(b["bgnbd"]["params"], rel=1e-9)
+    assert a["gamma_gamma"]["params"] == pytest.approx(b["gamma_gamma"]["params"], rel=1e-9)

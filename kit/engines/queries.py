@@ -14,8 +14,9 @@ compute, held equal to them by tests. Keyword rules (demand types by category, o
 payment statuses) are matched in Python on the column's distinct values, the few texts a
 column holds, and the engine filters on the resulting lists.
 
-:func:`engine_transactions` is what a run's stages 02-04 read: a frame (in process)
-unless ``engine.name`` is ``spark``, then the Spark engine's answers over the clean file.
+:func:`engine_transactions` is what a run's stages 02-04 read: a frame (in process) when
+pandas reads the orders, else the answers of the engine the run uses (DuckDB over the clean
+file, Spark over it staged for a cluster).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import pandas as pd
 from kit.core.config import KitConfig
 from kit.core.dialect import DUCKDB, sql_str
 from kit.core.progress import step
-from kit.engines.dispatch import run_spark
+from kit.engines.dispatch import choose_engine, run_spark
 from kit.engines.duckdb_source import connection
 from kit.engines.sql_backend import DuckDBBackend, SparkBackend
 from kit.stages.features import features_frame
@@ -292,12 +293,21 @@ def spark_queries(spark, stage: str | Path, path: str | Path, con,
 
 @contextlib.contextmanager
 def engine_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | None, read,
-                        kind: str = "layering") -> Iterator[pd.DataFrame | EngineQueries | EnginePurchases]:
-    """What stage ``kind`` (``layering``, ``clv``) reads: ``read()`` (the clean transactions
-    as a frame, answered in process) unless ``engine.name`` is ``spark``; then Spark's
-    answers over the clean file ``path``, the session stopped after the block (:func:`run_spark`)."""
-    if cfg.engine.name != "spark":
+                        kind: str = "layering") -> Iterator[pd.DataFrame | EngineQueries | EnginePurchases | EnginePersonas]:
+    """What stage ``kind`` (``layering``, ``personas``, ``clv``) reads, by the engine
+    :func:`kit.engines.dispatch.choose_engine` picks for the run: ``pandas``, ``read()``
+    (the clean transactions as a frame, answered in process: the fastest where they fit);
+    ``duckdb``, DuckDB's answers streamed from the clean file ``path`` (with
+    ``engine.memory_limit``, spilling to the run's work folder); ``spark``, Spark's answers
+    over the file staged for its executors, the session stopped after the block
+    (:func:`run_spark`). Only per-customer (and per-day) tables reach the stage."""
+    engine = choose_engine(cfg)
+    if engine == "pandas":
         yield read()
+        return
+    if engine == "duckdb":
+        with connection(cfg.engine, run_dir=run_dir) as con:
+            yield duckdb_queries(con, path, kind)
         return
     with run_spark(cfg, run_dir, kind) as (spark, stage), connection(cfg.engine, run_dir=run_dir) as con:
         with step(kind, "clean transactions staged for Spark"):

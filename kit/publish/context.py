@@ -102,10 +102,11 @@ class RunContext:
         return read_parquet(p, columns)
 
     def transactions(self, kind: str = "layering", columns: Sequence[str] | None = None):
-        """The clean transactions for a ``with`` block, as the configured engine holds them:
-        a frame (its ``columns``, answered in process), or with ``engine.name: spark`` the
-        Spark engine's answers to stage ``kind``'s questions (``layering``, ``clv``), only
-        per-customer tables coming back (:func:`kit.engines.queries.engine_transactions`)."""
+        """The clean transactions for a ``with`` block, as the run's engine holds them: a
+        frame (its ``columns``, answered in process) when pandas reads the orders, else
+        DuckDB's or Spark's answers to stage ``kind``'s questions (``layering``,
+        ``personas``, ``clv``), only per-customer tables coming back
+        (:func:`kit.engines.queries.engine_transactions`)."""
         return engine_transactions(self.cfg, self.artifact("transactions_clean"), self.run_dir,
                                    lambda: self.read_parquet("transactions_clean", columns), kind)
 
