@@ -596,8 +596,9 @@ def update_readme(readme: Path, table: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def kit_run_config(data: dict[str, Any], folder: Path) -> Path:
-    """A transactions-only config for the simulated data (the CDNOW config's B2C settings)."""
+def kit_run_config(data: dict[str, Any], folder: Path, engine: str | None = None) -> Path:
+    """A transactions-only config for the simulated data (the CDNOW config's B2C settings);
+    ``engine``: ``engine.name`` (None: the default rule, pandas below 500 MB)."""
     import yaml
 
     cfg = yaml.safe_load((ROOT / "configs" / "cdnow.yml").read_text(encoding="utf-8"))
@@ -606,6 +607,8 @@ def kit_run_config(data: dict[str, Any], folder: Path) -> Path:
     cfg["inputs"] = {"transactions": {
         "path": data["csv"], "format": "csv", "encoding": "auto",
         "columns": {c: c for c in ("customer_id", "order_id", "order_date", "amount")}}}
+    if engine is not None:
+        cfg["engine"] = {"name": engine}
     path = folder / "config.yml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -623,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="do not run the lifetimes path above N customers")
     ap.add_argument("--kit-run-sizes", default="", help="sizes at which to time the whole kit run too")
     ap.add_argument("--demo", action="store_true", help="also time kit run on the bundled demo (configs/demo.yml)")
+    ap.add_argument("--kit-run-engine", default=None, choices=["pandas", "duckdb", "spark"],
+                    help="engine.name of the whole runs (default: the config's rule)")
     ap.add_argument("--out", default=None, help="results JSON (default: print only)")
     ap.add_argument("--table", default=None, help="write the markdown table to this file")
     ap.add_argument("--readme", default=None, help="replace the results section of this README")
@@ -680,9 +685,10 @@ def main(argv: list[str] | None = None) -> int:
                           f"{p['bgnbd_gradient_at_lifetimes']:.0e}", flush=True)
                 results["sizes"].append(rec)
             if n in run_sizes:
-                cfg = kit_run_config(data, folder)
+                cfg = kit_run_config(data, folder, a.kit_run_engine)
                 k = _spawn(["--worker", "kit-run", "--args", str(cfg), str(folder / "reports")])
-                k.update(label=f"{n:,} customers", customers=n, orders=data["orders"])
+                engine = f", engine {a.kit_run_engine}" if a.kit_run_engine else ""
+                k.update(label=f"{n:,} customers{engine}", customers=n, orders=data["orders"], engine=a.kit_run_engine)
                 results["kit_runs"].append(k)
                 print(f"   kit run: {k['seconds']:.1f} s, peak {k['peak_tree_mb']:,.0f} MB; {k['per_notebook']}",
                       flush=True)
