@@ -267,7 +267,9 @@ def _select(con, path: Path, columns: Sequence[str], *, for_spark: bool) -> str:
         q = DUCKDB.ident(name)
         cols.append(f"CAST({q} AS TIMESTAMP) AS {q}" if for_spark and str(kind).upper().startswith("TIMESTAMP")
                     else q)
-    return f"SELECT {', '.join(cols)}, row_number() OVER () AS row_id FROM {src}"
+    # a number per row, streamed (a window's row_number() holds every row at once)
+    return (f"SELECT {', '.join(cols)}, file_row_number AS row_id "
+            f"FROM read_parquet('{sql_str(str(path))}', file_row_number = true)")
 
 
 def duckdb_queries(con, path: str | Path, kind: str = "layering") -> EngineQueries | EnginePurchases:
