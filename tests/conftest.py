@@ -31,7 +31,7 @@ def small_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_run_en(tmp_path_factory):
     """The same data in English, with ``engine.name: duckdb``: DuckDB cleans the orders and
-    answers stages 02-04 over the clean file (the path of files above
+    answers stages 03-04 over the clean file (the path of files above
     ``engine.duckdb_min_bytes``), so the key-figure tests hold both engines to one set of
     numbers (and ``test_run.py`` compares the two spines)."""
     import re

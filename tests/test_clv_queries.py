@@ -112,3 +112,29 @@ def test_the_assessment_through_duckdb_equals_the_in_process_one(tmp_path):
                                   .sort_values(["customer_id", "order_date"], ignore_index=True), check_dtype=False)
     assert len(ids) == 3
     con.close()
+
+
+def test_who_answers_follows_the_runs_engine(tmp_path):
+    """pandas: every stage gets the frame; duckdb: 03 and 04 get DuckDB's answers over the
+    clean file and 02 the frame (measured faster and leaner in process); the connection's
+    spill folder is gone afterwards."""
+    from kit.core.config import parse_config
+    from kit.engines.queries import EnginePersonas, engine_transactions
+
+    tx = simulate_bgnbd(50, seed=2)
+    path = tmp_path / "transactions_clean.parquet"
+    tx.to_parquet(path)
+
+    def cfg(name):
+        return parse_config({"client": "t", "inputs": {"transactions": {"path": "x.csv"}}, "engine": {"name": name}})
+
+    for kind in ("layering", "personas", "clv"):
+        with engine_transactions(cfg("pandas"), path, tmp_path, lambda: tx, kind) as got:
+            assert got is tx
+    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda: tx, "layering") as got:
+        assert got is tx
+    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda: tx, "personas") as got:
+        assert isinstance(got, EnginePersonas) and got.n_rows == len(tx)
+    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda: tx, "clv") as got:
+        assert isinstance(got, EnginePurchases) and got.summary(tx["order_date"].max(), "week").shape[0] == 50
+    assert not (tmp_path / "work").exists()

@@ -103,7 +103,7 @@ def test_single_file_report_holds_every_section(small_run):
 
 def test_duckdb_run_computes_the_pandas_runs_numbers(small_run, small_run_en):
     """``small_run`` reads and answers in process (pandas); ``small_run_en`` has DuckDB clean
-    the orders and answer stages 02-04 over the clean file. Every spine column that is not a
+    the orders and answer stages 03 and 04 over the clean file. Every spine column that is not a
     text of the page's language is the same, and so are the model parameters."""
     import json
 

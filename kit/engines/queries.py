@@ -16,7 +16,7 @@ column holds, and the engine filters on the resulting lists.
 
 :func:`engine_transactions` is what a run's stages 02-04 read: a frame (in process) when
 pandas reads the orders, else the answers of the engine the run uses (DuckDB over the clean
-file, Spark over it staged for a cluster).
+file for 03 and 04, Spark over it staged for a cluster for all three).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from kit.stages.personas.queries import (
     top_channel_sql,
     ts_sql,
 )
-from kit.stages.personas.tags import _clean_str
+from kit.stages.personas.tags import clean_text
 from kit.stages.clv.queries import transaction_sql
 from kit.stages.summary import HOLDOUT_COLUMNS, _days, _unit_days
 from kit.stages.summary_sql import (
@@ -190,7 +190,7 @@ class EnginePurchases:
 class EnginePersonas:
     """:class:`kit.stages.personas.queries.PersonaQueries` run by the backend ``db`` over
     its table ``table``. The channel and category texts are cleaned as the stage cleans them
-    (:func:`kit.stages.personas.tags._clean_str`) on the column's distinct values, kept as a
+    (:func:`kit.stages.personas.tags.clean_text`) on the column's distinct values, kept as a
     mapping table the SQL joins."""
 
     def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
@@ -204,7 +204,7 @@ class EnginePersonas:
                 raw = [r[0] for r in db.rows(f"SELECT DISTINCT CAST({q(col)} AS STRING) FROM {table} "
                                              f"WHERE {q(col)} IS NOT NULL")]
                 values = pd.Series(raw, dtype="str")
-                db.register(f"kit_clean_{col}", pd.DataFrame({"raw": values, "clean": _clean_str(values)}))
+                db.register(f"kit_clean_{col}", pd.DataFrame({"raw": values, "clean": clean_text(values)}))
                 self.maps[col] = f"kit_clean_{col}"
 
     def _cte(self, as_of) -> str:
@@ -293,6 +293,14 @@ def spark_queries(spark, stage: str | Path, path: str | Path, con,
     return make(db)
 
 
+#: Stages whose questions stay in process under DuckDB (on one machine; Spark answers every
+#: stage). Measured at 10M customers, 27.7M orders, 2 cores: 02's layering answered in
+#: process 187 s / 13.3 GB peak, by DuckDB over the file 238 s / 16.3 GB (4 GB DuckDB limit;
+#: its per-customer tables keyed by text cost more than the numpy path's integer codes),
+#: while 03 through DuckDB's answers peaked at 8.2 GB (benchmarks/README.md, seventh pass).
+IN_PROCESS_WITH_DUCKDB = ("layering",)
+
+
 @contextlib.contextmanager
 def engine_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | None, read,
                         kind: str = "layering") -> Iterator[pd.DataFrame | EngineQueries | EnginePurchases | EnginePersonas]:
@@ -300,11 +308,12 @@ def engine_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | 
     :func:`kit.engines.dispatch.choose_engine` picks for the run: ``pandas``, ``read()``
     (the clean transactions as a frame, answered in process: the fastest where they fit);
     ``duckdb``, DuckDB's answers streamed from the clean file ``path`` (with
-    ``engine.memory_limit``, spilling to the run's work folder); ``spark``, Spark's answers
+    ``engine.memory_limit``, spilling to the run's work folder), except for the stages of
+    :data:`IN_PROCESS_WITH_DUCKDB`, measured better in process; ``spark``, Spark's answers
     over the file staged for its executors, the session stopped after the block
     (:func:`run_spark`). Only per-customer (and per-day) tables reach the stage."""
     engine = choose_engine(cfg)
-    if engine == "pandas":
+    if engine == "pandas" or (engine == "duckdb" and kind in IN_PROCESS_WITH_DUCKDB):
         yield read()
         return
     if engine == "duckdb":

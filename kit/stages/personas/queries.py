@@ -12,7 +12,7 @@ The definitions are those of the frame path: purchases (:data:`kit.stages.rules_
 with ``order_date <= as_of`` (a timestamp at midnight); orders counted as distinct order ids
 when every row of the subset counted has one, else as rows (:func:`kit.stages.personas.tags.order_counts`,
 decided by the engine from a count, :func:`orders_sql`); channel and category texts cleaned
-as ``_clean_str`` does (stripped, empty = missing), in Python on the column's distinct
+as ``clean_text`` does (stripped, empty = missing), in Python on the column's distinct
 values, which the engine then reads through a mapping table; amounts summed exactly.
 """
 from __future__ import annotations

@@ -101,7 +101,8 @@ def omitted_note(availability: dict[str, FamilyStatus]) -> Note | None:
 # --------------------------------------------------------------------------------------
 
 
-def _clean_str(s: pd.Series) -> pd.Series:
+def clean_text(s: pd.Series) -> pd.Series:
+    """A channel or category column as the tags read it: text, stripped, empty = missing."""
     s = s.astype("str").str.strip()
     return s.where(s.notna() & (s != ""))
 
@@ -209,7 +210,7 @@ def _static_tags(tags: pd.DataFrame, customers: pd.DataFrame, cfg: Personas, siz
     """Industry, region, size band and decision role."""
     avail: dict[str, FamilyStatus] = {}
     for family, col in (("industry", "industry"), ("region", "region")):
-        s = _clean_str(customers[col]) if col in customers.columns else None
+        s = clean_text(customers[col]) if col in customers.columns else None
         if s is None or s.isna().all():
             avail[family] = _master_absent(family, col, s is None)
         else:
@@ -227,7 +228,7 @@ def _static_tags(tags: pd.DataFrame, customers: pd.DataFrame, cfg: Personas, siz
 def _decision_role_tags(tags: pd.DataFrame, customers: pd.DataFrame, cfg: Personas) -> FamilyStatus:
     if "contact_title" not in customers.columns or not customers["contact_title"].notna().any():
         return _master_absent("decision_role", "contact_title", "contact_title" not in customers.columns)
-    codes, titles = pd.factorize(_clean_str(customers["contact_title"]))  # match each title once
+    codes, titles = pd.factorize(clean_text(customers["contact_title"]))  # match each title once
     titles = pd.Series(np.asarray(titles, dtype=object), dtype="str")
     roles = pd.DataFrame({role: match_keywords(titles, kws) for role, kws in cfg.decision_roles.items()})
     joined = np.append(_join_flags(roles).to_numpy(dtype=object), None)  # code -1 -> missing
@@ -257,7 +258,7 @@ def _dynamic_tags(tags: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestamp, cfg
     avail["recent_activity"] = _ok("recent_activity")
 
     if "channel" in tx.columns and tx["channel"].notna().any():
-        ch = tx.assign(channel=_clean_str(tx["channel"])).dropna(subset=["channel"])
+        ch = tx.assign(channel=clean_text(tx["channel"])).dropna(subset=["channel"])
         per = order_counts(ch, ["_c", "channel"]).rename("n").reset_index()
         per = per.assign(total=per.groupby("_c")["n"].transform("sum"))
         top = per.sort_values(["_c", "n", "channel"], ascending=[True, False, True], kind="mergesort")
@@ -268,7 +269,7 @@ def _dynamic_tags(tags: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestamp, cfg
         avail["channel"] = _absent("channel", "no_channel")
 
     if "category" in tx.columns and tx["category"].notna().any():
-        cat = tx.assign(category=_clean_str(tx["category"])).dropna(subset=["category"])
+        cat = tx.assign(category=clean_text(tx["category"])).dropna(subset=["category"])
         amt = cat.groupby(["_c", "category"], observed=True)["amount"].sum().reset_index()
         tags["tag_category"] = _spine(_joined_top(amt, "_c", "category", "amount", top_categories), idx)
         tags["tag_n_categories"] = _spine(amt.groupby("_c").size(), idx, 0, "Int64")
