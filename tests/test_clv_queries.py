@@ -129,12 +129,12 @@ def test_who_answers_follows_the_runs_engine(tmp_path):
         return parse_config({"client": "t", "inputs": {"transactions": {"path": "x.csv"}}, "engine": {"name": name}})
 
     for kind in ("layering", "personas", "clv"):
-        with engine_transactions(cfg("pandas"), path, tmp_path, lambda: tx, kind) as got:
+        with engine_transactions(cfg("pandas"), path, tmp_path, lambda columns: tx, kind) as got:
             assert got is tx
-    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda: tx, "layering") as got:
+    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda columns: tx, "layering") as got:
         assert got is tx
-    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda: tx, "personas") as got:
+    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda columns: tx, "personas") as got:
         assert isinstance(got, EnginePersonas) and got.n_rows == len(tx)
-    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda: tx, "clv") as got:
+    with engine_transactions(cfg("duckdb"), path, tmp_path, lambda columns: tx, "clv") as got:
         assert isinstance(got, EnginePurchases) and got.summary(tx["order_date"].max(), "week").shape[0] == 50
     assert not (tmp_path / "work").exists()

@@ -252,7 +252,7 @@ def test_spark_answers_the_stages_questions_as_the_process_does(spark, tmp_path)
     path = run_dir / "transactions_clean.parquet"
     clean = clean_all(cfg, as_of, clean_path=path, run_dir=run_dir)
     frame = pd.read_parquet(path)
-    with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame) as tq:
+    with engine_transactions(spark_cfg, path, run_dir, read=lambda columns: frame) as tq:
         assert isinstance(tq, EngineQueries) and tq.db.dialect.name == "spark" and tq.n_rows == len(frame)
         ours = layering.layer(tq, as_of, spark_cfg, clean.customers, clean.interactions)
     theirs = layering.layer(frame, as_of, cfg, clean.customers, clean.interactions)
@@ -260,7 +260,7 @@ def test_spark_answers_the_stages_questions_as_the_process_does(spark, tmp_path)
     assert_same_spine(ours, theirs)
 
     people = theirs[[c for c in personas.spine_inputs(cfg.personas) if c in theirs.columns]]
-    with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame, kind="personas") as pz:
+    with engine_transactions(spark_cfg, path, run_dir, read=lambda columns: frame, kind="personas") as pz:
         assert isinstance(pz, EnginePersonas) and pz.db.dialect.name == "spark"
         by_spark = personas.run_personas(people, pz, clean.interactions, as_of, cfg.personas)
     by_frame = personas.run_personas(people, frame, clean.interactions, as_of, cfg.personas)
@@ -269,7 +269,7 @@ def test_spark_answers_the_stages_questions_as_the_process_does(spark, tmp_path)
     assert by_spark.availability == by_frame.availability
 
     spine = theirs[list(clv.SPINE_INPUTS)]
-    with engine_transactions(spark_cfg, path, run_dir, read=lambda: frame, kind="clv") as pq:
+    with engine_transactions(spark_cfg, path, run_dir, read=lambda columns: frame, kind="clv") as pq:
         assert isinstance(pq, EnginePurchases) and pq.db.dialect.name == "spark"
         mine = clv.assess(pq, spine, as_of, cfg.clv)
         followed = clv.purchases_of(pq, clv.action_customers(mine.scores))

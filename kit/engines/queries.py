@@ -36,7 +36,10 @@ from kit.engines.sql_backend import DuckDBBackend, SparkBackend
 from kit.stages.features import features_frame
 from kit.stages.features_sql import Columns, features_sql
 from kit.stages.layering.common import DEFAULT_OVERDUE_STATUSES
+from kit.stages.clv.assess import TRANSACTION_COLUMNS as CLV_COLUMNS
+from kit.stages.layering.queries import TRANSACTION_COLUMNS as LAYERING_COLUMNS
 from kit.stages.layering.queries import category_amounts_sql, matching, overdue_sql, votes_from_amounts
+from kit.stages.personas.pipeline import TRANSACTION_COLUMNS as PERSONA_COLUMNS
 from kit.stages.personas.queries import (
     derived_sql,
     purchases_cte,
@@ -57,32 +60,35 @@ from kit.stages.summary_sql import (
     summary_sql,
 )
 
-#: The columns of the clean transactions the layering reads (those the file has).
-LAYERING_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "profit", "margin",
-                    "category", "days_overdue", "payment_status")
-
-#: The columns the CLV stage reads (:data:`kit.stages.clv.TRANSACTION_COLUMNS`).
-CLV_COLUMNS = ("customer_id", "order_date", "amount", "is_return")
-
-#: The columns the persona stage reads (:data:`kit.stages.personas.TRANSACTION_COLUMNS`).
-PERSONA_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "category", "channel")
-
 TABLE = "kit_stage_rows"
 
 
-class EngineQueries:
-    """:class:`kit.stages.layering.queries.TransactionQueries` run by the backend ``db``
-    over its table ``table`` (the clean transactions' columns and ``row_id``, a number per
-    row)."""
+class _Answers:
+    """What every engine's answers share: the backend ``db``, its table ``table`` (the clean
+    transactions' columns, ``names``, and ``row_id``, a number per row), its row count."""
 
     def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
         self.db, self.table = db, table
         self.names = [c for c in db.columns(f"SELECT * FROM {table}") if c != "row_id"]
-        self.cols = Columns.of(self.names)
         self.n_rows = int(db.rows(f"SELECT count(*) FROM {table}")[0][0])
 
     def _frame(self, sql: str) -> pd.DataFrame:
         return self.db.arrow(sql).to_pandas()
+
+    def _distinct(self, column: str) -> list[str]:
+        """The column's distinct texts (what keyword and cleaning rules run on in Python)."""
+        q = self.db.dialect.ident
+        return [r[0] for r in self.db.rows(f"SELECT DISTINCT CAST({q(column)} AS STRING) FROM {self.table} "
+                                           f"WHERE {q(column)} IS NOT NULL")]
+
+
+class EngineQueries(_Answers):
+    """:class:`kit.stages.layering.queries.TransactionQueries` run by the backend ``db``
+    over its table ``table``."""
+
+    def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
+        super().__init__(db, table)
+        self.cols = Columns.of(self.names)
 
     def features(self, as_of, *, window_months, quarters):
         sql = features_sql(self.table, as_of, self.cols, window_months=window_months, quarters=quarters,
@@ -97,11 +103,6 @@ class EngineQueries:
             return pd.DataFrame({"orders": f["orders_total"], "amount": f["revenue_total"]})
         f = self.features(as_of, window_months=months, quarters=1)
         return pd.DataFrame({"orders": f["orders_12m"], "amount": f["amount_12m"]})
-
-    def _distinct(self, column: str) -> list[str]:
-        q = self.db.dialect.ident
-        return [r[0] for r in self.db.rows(f"SELECT DISTINCT CAST({q(column)} AS STRING) FROM {self.table} "
-                                           f"WHERE {q(column)} IS NOT NULL")]
 
     def category_votes(self, idx: pd.Index, as_of, demand_keywords: Mapping[str, Sequence[str]]) -> np.ndarray | None:
         if not self.cols.category:
@@ -132,20 +133,16 @@ class EngineQueries:
         return summary_frame(self._frame(sql), SUMMARY_COLUMNS)
 
 
-class EnginePurchases:
+class EnginePurchases(_Answers):
     """:class:`kit.stages.clv.queries.PurchaseQueries` run by the backend ``db`` over its
-    table ``table`` (the clean transactions' columns): the rows the models count are those
+    table ``table``: the rows the models count (``n_rows``) are those
     :func:`kit.stages.clv.queries.transaction_sql` keeps."""
 
     def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
-        self.db, self.table = db, table
-        names = db.columns(f"SELECT * FROM {table}")
+        super().__init__(db, table)
         q = db.dialect.ident
-        self.filter = transaction_sql(q("amount"), q("is_return") if "is_return" in names else None)
+        self.filter = transaction_sql(q("amount"), q("is_return") if "is_return" in self.names else None)
         self.n_rows = int(db.rows(f"SELECT count(*) FROM {table} WHERE {self.filter}")[0][0])
-
-    def _frame(self, sql: str) -> pd.DataFrame:
-        return self.db.arrow(sql).to_pandas()
 
     def first_date(self):
         q = self.db.dialect.ident
@@ -187,23 +184,18 @@ class EnginePurchases:
                              "order_date": pd.to_datetime(out["order_date"]).to_numpy()})
 
 
-class EnginePersonas:
+class EnginePersonas(_Answers):
     """:class:`kit.stages.personas.queries.PersonaQueries` run by the backend ``db`` over
     its table ``table``. The channel and category texts are cleaned as the stage cleans them
     (:func:`kit.stages.personas.tags.clean_text`) on the column's distinct values, kept as a
     mapping table the SQL joins."""
 
     def __init__(self, db: DuckDBBackend | SparkBackend, table: str = TABLE):
-        self.db, self.table = db, table
-        self.names = [c for c in db.columns(f"SELECT * FROM {table}") if c != "row_id"]
-        self.n_rows = int(db.rows(f"SELECT count(*) FROM {table}")[0][0])
+        super().__init__(db, table)
         self.maps = {}
-        q = db.dialect.ident
         for col in ("channel", "category"):
             if col in self.names:
-                raw = [r[0] for r in db.rows(f"SELECT DISTINCT CAST({q(col)} AS STRING) FROM {table} "
-                                             f"WHERE {q(col)} IS NOT NULL")]
-                values = pd.Series(raw, dtype="str")
+                values = pd.Series(self._distinct(col), dtype="str")
                 db.register(f"kit_clean_{col}", pd.DataFrame({"raw": values, "clean": clean_text(values)}))
                 self.maps[col] = f"kit_clean_{col}"
 
@@ -217,9 +209,6 @@ class EnginePersonas:
         """The order-id rule over the purchases ``where`` holds: every row has an id."""
         return "order_id" in self.names and bool(self._scalar(as_of, f"SELECT count(*) = count(order_id) FROM p "
                                                                       f"WHERE {where}"))
-
-    def _frame(self, sql: str) -> pd.DataFrame:
-        return self.db.arrow(sql).to_pandas()
 
     def recent_orders(self, as_of, days):
         since = ts_sql(pd.Timestamp(as_of) - pd.Timedelta(days=days))
@@ -305,8 +294,9 @@ IN_PROCESS_WITH_DUCKDB = ("layering",)
 def engine_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | None, read,
                         kind: str = "layering") -> Iterator[pd.DataFrame | EngineQueries | EnginePurchases | EnginePersonas]:
     """What stage ``kind`` (``layering``, ``personas``, ``clv``) reads, by the engine
-    :func:`kit.engines.dispatch.choose_engine` picks for the run: ``pandas``, ``read()``
-    (the clean transactions as a frame, answered in process: the fastest where they fit);
+    :func:`kit.engines.dispatch.choose_engine` picks for the run: ``pandas``,
+    ``read(columns)`` (the stage's columns of the clean transactions as a frame, answered in
+    process: the fastest where they fit);
     ``duckdb``, DuckDB's answers streamed from the clean file ``path`` (with
     ``engine.memory_limit``, spilling to the run's work folder), except for the stages of
     :data:`IN_PROCESS_WITH_DUCKDB`, measured better in process; ``spark``, Spark's answers
@@ -314,7 +304,7 @@ def engine_transactions(cfg: KitConfig, path: str | Path, run_dir: str | Path | 
     (:func:`run_spark`). Only per-customer (and per-day) tables reach the stage."""
     engine = choose_engine(cfg)
     if engine == "pandas" or (engine == "duckdb" and kind in IN_PROCESS_WITH_DUCKDB):
-        yield read()
+        yield read(KINDS[kind][0])
         return
     if engine == "duckdb":
         with connection(cfg.engine, run_dir=run_dir) as con:

@@ -101,14 +101,14 @@ class RunContext:
             )
         return read_parquet(p, columns)
 
-    def transactions(self, kind: str = "layering", columns: Sequence[str] | None = None):
-        """The clean transactions for a ``with`` block, as the run's engine holds them: a
-        frame (its ``columns``, answered in process) when pandas reads the orders, else
-        DuckDB's or Spark's answers to stage ``kind``'s questions (``layering``,
-        ``personas``, ``clv``), only per-customer tables coming back
+    def transactions(self, kind: str):
+        """The clean transactions stage ``kind`` (``layering``, ``personas``, ``clv``) reads,
+        for a ``with`` block, as the run's engine holds them: the stage's columns as a frame
+        (answered in process) when pandas reads the orders, else DuckDB's or Spark's answers
+        to the stage's questions, only per-customer tables coming back
         (:func:`kit.engines.queries.engine_transactions`)."""
         return engine_transactions(self.cfg, self.artifact("transactions_clean"), self.run_dir,
-                                   lambda: self.read_parquet("transactions_clean", columns), kind)
+                                   lambda columns: self.read_parquet("transactions_clean", columns), kind)
 
     def use_language(self, lang: str | None) -> None:
         """Present in ``lang`` until called with None (the run's language again). Twin cells

@@ -108,6 +108,7 @@ from kit.stages.layering.dynamic import (
     upgrade_triggers,
 )
 from kit.stages.layering.quadrant import PART_KEYS, quadrants, scale_0_100, value_potential, weight_items
+from kit.stages.layering.queries import TRANSACTION_COLUMNS
 from kit.stages.layering.rfm import quantile_scores, rf_matrix, rfm8, rfm_scores, rfm_segments
 from kit.stages.layering.spine import SPINE_ORDER, layer, notes
 from kit.stages.layering.tiers import abc_classes, expanding, value_tiers
@@ -115,7 +116,7 @@ from kit.stages.layering.tiers import abc_classes, expanding, value_tiers
 __all__ = [
     "DEFAULT_DEMAND_KEYWORDS", "DEFAULT_GROWTH_STAGES", "DEFAULT_OVERDUE_STATUSES", "DEFAULT_ROLE_DEMAND",
     "MASTER_ATTRIBUTES", "MIGRATION_KINDS", "NO_PLAN_WORDS", "PART_KEYS", "QUADRANTS", "RFM8_CLASSES",
-    "RFM8_MAP", "RULE_KEYS", "SECTION", "SPINE_ORDER", "TIER_RANK", "TIERS",
+    "RFM8_MAP", "RULE_KEYS", "SECTION", "SPINE_ORDER", "TIER_RANK", "TIERS", "TRANSACTION_COLUMNS",
     "abc_classes", "churn_risk", "complaint_rates", "concentration_notes", "downgrade_warnings", "expanding", "layer",
     "migration", "migration_counts", "notes", "overdue_customers", "quadrants", "quantile_scores",
     "rf_matrix", "rfm8", "rfm_scores", "rfm_segments", "satisfaction_scores", "scale_0_100",

@@ -39,6 +39,11 @@ from kit.stages.rules_sql import date_sql
 from kit.stages.summary import customer_summary
 
 
+#: The clean transactions' columns the layering reads (those the file has).
+TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_return", "profit", "margin",
+                       "category", "days_overdue", "payment_status")
+
+
 class TransactionQueries(Protocol):
     """The per-customer questions of the layering (see the module)."""
 
