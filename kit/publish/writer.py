@@ -18,7 +18,6 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -34,8 +33,8 @@ import xlsxwriter
 
 from kit.core import registry
 from kit.present.table import STICKY_COLUMNS, display_values, header, mask
+from kit.publish.xlsx_rows import FORMULA_START, write_rows
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: :data:`FORMULA_START` as a regular expression (RE2, for Arrow): the first character, kept.
 _FORMULA_RE = "^([" + "".join(re.escape(c) for c in FORMULA_START) + "])"
 #: Rows per chunk when writing CSV: only one chunk's escaped copy exists at once. Measured
@@ -254,21 +253,6 @@ def excel_kind(column: object, values: pd.Series) -> str:
     return "text"
 
 
-def _cell_value(value: Any) -> Any:
-    """A Python value XlsxWriter can write (missing -> None, numpy scalars -> Python)."""
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return _as_text(value)
-    if not isinstance(value, str) and pd.isna(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _column_width(head: str, values: pd.Series, kind: str) -> float:
     sample = values.head(_SAMPLE_ROWS)
     if kind == "date":
@@ -281,48 +265,6 @@ def _column_width(head: str, values: pd.Series, kind: str) -> float:
         texts = sample.dropna().astype(str)
         widest = max((display_width(t) for t in texts), default=0)
     return float(min(max(display_width(head), widest) + 2, _MAX_WIDTH))
-
-
-def _write_any(ws, i: int, j: int, value: Any, fmt, text_fmt, date_fmt) -> None:
-    """One cell of any value: missing -> nothing; text as text (never a formula; the quote
-    prefix when formula-like); flags, numbers (finite only) and dates as such."""
-    v = _cell_value(value)
-    if v is None:
-        return
-    if isinstance(v, str):  # write_string never makes a formula, whatever the text starts with
-        ws.write_string(i, j, v, text_fmt if is_formula_like(v) else None)
-    elif isinstance(v, bool):
-        ws.write_boolean(i, j, v)
-    elif isinstance(v, (int, float)):
-        if v == v and abs(v) != float("inf"):
-            ws.write_number(i, j, v, fmt)
-    elif isinstance(v, (dt.datetime, dt.date)):
-        ws.write_datetime(i, j, v, fmt or date_fmt)
-    else:
-        ws.write_string(i, j, str(v))
-
-
-def _column_cells(ws, values: pd.Series, fmt, text_fmt, date_fmt):
-    """How one column's cells are written: ``(put, cells)`` with ``put(i, j, cell)`` and
-    ``cells`` the column's values, None where nothing is written. The column's dtype
-    decides once what :func:`_write_any` decides per cell: numbers (finite ones) with the
-    column's format, dates, text with the quote prefix when formula-like; a column of
-    mixed Python values (object) goes cell by cell through :func:`_write_any`."""
-    dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return (lambda i, j, v: ws.write_boolean(i, j, v)), values.tolist()
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        nums = values.to_numpy(dtype="float64", na_value=np.nan)
-        cells = values.astype(object).where(np.isfinite(nums), None).tolist()
-        return (lambda i, j, v: ws.write_number(i, j, v, fmt)), cells
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        stamps = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-        cells = [None if v is pd.NaT else v for v in stamps.dt.to_pydatetime()]
-        return (lambda i, j, v: ws.write_datetime(i, j, v, fmt or date_fmt)), cells
-    if isinstance(values.array, pd.arrays.ArrowStringArray):
-        cells = values.to_numpy(dtype=object, na_value=None).tolist()
-        return (lambda i, j, v: ws.write_string(i, j, v, text_fmt if v.startswith(FORMULA_START) else None)), cells
-    return (lambda i, j, v: _write_any(ws, i, j, v, fmt, text_fmt, date_fmt)), values.tolist()
 
 
 def frozen_columns(columns) -> int:
@@ -364,15 +306,9 @@ def _write_sheet(wb, fmt: dict, name: str, df: pd.DataFrame, lang: str, mask_pii
         ws.set_column(j, j, min(width, _FROZEN_MAX_WIDTH) if j < frozen else width, fmts[j])
         ws.write_string(0, j, heads[j], fmt["head_text"] if is_formula_like(heads[j]) else fmt["head"])
     ws.freeze_panes(1, frozen)
-    # XlsxWriter streams (constant memory), so rows go in order; what to call for a cell is
-    # decided per column, not per cell (the writer's time is in its calls, ~5 us a cell)
-    columns = [_column_cells(ws, shown.iloc[:, j], fmts[j], fmt["text"], fmt["num"]["date"])
-               for j in range(shown.shape[1])]
-    for i in range(len(shown)):
-        for j, (put, cells) in enumerate(columns):
-            v = cells[i]
-            if v is not None:
-                put(i + 1, j, v)
+    # the rows as XML a column at a time, into XlsxWriter's row stream (one call a cell
+    # costs ~10-20 us of XlsxWriter's Python: 55 s for the two workbooks of a 1M run)
+    write_rows(ws, shown, fmts, fmt["text"], fmt["num"]["date"])
     if len(heads):
         ws.autofilter(0, 0, max(len(shown), 1), len(heads) - 1)
     _print_setup(ws)
