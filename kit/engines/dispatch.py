@@ -128,7 +128,9 @@ def spark_stage(cfg: KitConfig, run_dir: str | Path | None = None) -> Path:
 def spark_for(cfg: KitConfig, local_dir: str | Path | None = None):
     """The Spark session of ``engine.spark_master`` (its scratch files in ``local_dir`` when it
     starts here); one line to act on when pyspark or Java is missing."""
-    config = {"spark.local.dir": str(local_dir)} if local_dir is not None else None
+    # scratch files, and the catalogue's folder (else spark-warehouse/ in the working folder)
+    config = None if local_dir is None else {"spark.local.dir": str(local_dir),
+                                              "spark.sql.warehouse.dir": str(Path(local_dir) / "warehouse")}
     try:
         return session_for(cfg, config=config)
     except ImportError as e:
