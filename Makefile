@@ -28,8 +28,10 @@ report: $(STAMP)  ## run the assessment on the bundled sample data (CONFIG=..., 
 cdnow: $(STAMP)  ## run the assessment on the real CDNOW data shipped with lifetimes
 	$(BIN)/kit run --config configs/cdnow.yml --out $(OUT) $(LANG_OPT)
 
-test: $(STAMP)  ## run every test: unit, notebooks (nbval), end to end
-	$(BIN)/python -m pytest --nbval-lax tests notebooks
+test: $(STAMP)  ## run every test: unit and end to end on 2 workers, then the notebooks (nbval)
+	$(BIN)/python -m pytest -n 2 --dist loadscope tests; a=$$?; \
+	$(BIN)/python -m pytest --nbval-lax notebooks; b=$$?; \
+	test $$a -eq 0 -a $$b -eq 0
 
 test-fast: $(STAMP)  ## unit tests only, without the slow marker
 	$(BIN)/python -m pytest -m "not slow"
