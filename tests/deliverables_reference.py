@@ -29,11 +29,11 @@ from kit.present.strategy import actions_series, follow_up_plan_text, owner_text
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from kit.present.table import as_text as _as_text
 from kit.present.table import display_values, mask
 from kit.publish.writer import (
     _HEAD_STYLE,
     NUMBER_FORMATS,
-    _as_text,
     _check_sheet_names,
     _column_width,
     _FROZEN_MAX_WIDTH,

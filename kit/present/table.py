@@ -161,7 +161,9 @@ def _yes_no(series: pd.Series, lang: str) -> pd.Series:
     return flags.map({True: yes, False: no}).astype("object").where(flags.notna(), None)
 
 
-def _as_text(value: Any) -> Any:
+def as_text(value: Any) -> Any:
+    """A list (or tuple, array) as the text a cell shows, items joined with ``; ``; any other
+    value as it is."""
     if isinstance(value, (list, tuple, np.ndarray)):
         return "; ".join(str(v) for v in value)
     return value
@@ -220,7 +222,7 @@ def display_values(
         elif k == "date":
             out[col] = pd.to_datetime(s, errors="coerce").dt.normalize()
         elif s.dtype == object:
-            out[col] = map_distinct(s, _as_text)
+            out[col] = map_distinct(s, as_text)
     return out
 
 
@@ -260,10 +262,10 @@ def format_cell(v: Any, k: str) -> tuple[str, bool]:
         ts = pd.Timestamp(v)
         return (MISSING if pd.isna(ts) else f"{ts:%Y-%m-%d}"), False
     if k in ("id", "text") or k.startswith("label"):
-        return str(_as_text(v)), False
+        return str(as_text(v)), False
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return _fmt_number(v, k), True
-    return str(_as_text(v)), False
+    return str(as_text(v)), False
 
 
 # --------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 import xlsxwriter
 
 from kit.core import registry
-from kit.present.table import STICKY_COLUMNS, display_values, header, mask
+from kit.present.table import STICKY_COLUMNS, as_text, display_values, header, mask
 from kit.publish.xlsx_rows import FORMULA_START, write_rows
 
 #: :data:`FORMULA_START` as a regular expression (RE2, for Arrow): the first character, kept.
@@ -73,12 +73,6 @@ def neutralise(value: Any) -> Any:
     return "'" + value if is_formula_like(value) else value
 
 
-def _as_text(value: Any) -> Any:
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "; ".join(str(v) for v in value)
-    return value
-
-
 def sheet_headers(columns, lang: str) -> list[str]:
     """Report-language headers of canonical ``columns``, unique within the sheet.
 
@@ -111,7 +105,7 @@ def money_in_cents(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _neutralised(s: pd.Series) -> pd.Series:
-    """``neutralise(_as_text(v))`` of every value of ``s`` but the missing ones (kept as
+    """``neutralise(as_text(v))`` of every value of ``s`` but the missing ones (kept as
     they are). A text column held by Arrow (pandas' ``str``) is done in Arrow, one regular
     expression over the column (:data:`_FORMULA_RE`); any other column once per distinct
     value (a column of a million customers holds a few thousand distinct texts). Values
@@ -123,9 +117,9 @@ def _neutralised(s: pd.Series) -> pd.Series:
     try:
         codes, uniques = pd.factorize(s)
     except TypeError:  # unhashable values: one by one
-        return s.map(lambda v: neutralise(_as_text(v)), na_action="ignore")
+        return s.map(lambda v: neutralise(as_text(v)), na_action="ignore")
     done = np.empty(len(uniques), dtype=object)
-    done[:] = [neutralise(_as_text(u)) for u in uniques]
+    done[:] = [neutralise(as_text(u)) for u in uniques]
     out = s.to_numpy(dtype=object, copy=True)
     present = codes >= 0
     out[present] = done[codes[present]]

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
+from kit.present.table import as_text
+
 #: Text a spreadsheet would read as a formula starts with one of these (OWASP's list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Rows joined and written at a time (memory: the XML of this many rows).
@@ -114,26 +116,39 @@ def excel_serial(value: dt.datetime | dt.date) -> float:
     return serial + 1 if serial > 59 else serial
 
 
-def _any_cell(ref: str, v: Any, style: str, formula_style: str, date_style: str) -> str:
-    """A cell of a column of mixed Python values: missing -> nothing; text, flags, finite
-    numbers, dates as such; lists joined with ``; ``; anything else as its text."""
+def _mixed(v: Any) -> tuple[str, Any] | None:
+    """What a value of a mixed column is written as: ``("text", str)``, ``("flag", bool)``,
+    ``("number", finite int or float)`` or ``("date", serial)``; None for nothing (missing,
+    not finite). Lists are joined (:func:`as_text`); anything else is its text."""
     if v is None or v is pd.NaT or v is pd.NA:
-        return ""
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return text_cell(ref, "; ".join(str(x) for x in v), style, formula_style)
+        return None
+    v = as_text(v)
     if isinstance(v, str):
-        return text_cell(ref, v, style, formula_style)
-    if not isinstance(v, str) and pd.isna(v):
-        return ""
+        return "text", v
+    if pd.isna(v):
+        return None
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, bool):
-        return f'<c r="{ref}"{style} t="b"><v>{int(v)}</v></c>'
+        return "flag", v
     if isinstance(v, (int, float)):
-        return _number(ref, v, style) if math.isfinite(v) else ""
+        return ("number", v) if math.isfinite(v) else None
     if isinstance(v, (dt.datetime, dt.date)):
-        return _number(ref, excel_serial(v), date_style)
-    return text_cell(ref, str(v), style, formula_style)
+        return "date", excel_serial(v)
+    return "text", str(v)
+
+
+def _any_cell(ref: str, v: Any, style: str, formula_style: str, date_style: str) -> str:
+    """A cell of a column of mixed Python values, as :func:`_mixed` reads it."""
+    kind = _mixed(v)
+    if kind is None:
+        return ""
+    what, x = kind
+    if what == "text":
+        return text_cell(ref, x, style, formula_style)
+    if what == "flag":
+        return f'<c r="{ref}"{style} t="b"><v>{int(x)}</v></c>'
+    return _number(ref, x, date_style if what == "date" else style)
 
 
 def _is_text(values: pd.Series) -> bool:
@@ -185,18 +200,20 @@ def _first_uses(values: pd.Series, fmt, text_fmt, date_fmt) -> list[tuple[int, A
         kinds = [(np.ones(len(values), dtype=bool), fmt)]
     elif pd.api.types.is_numeric_dtype(dtype):
         kinds = [(np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan)), fmt)]
-    else:  # mixed values: the style each cell's XML names, until each was seen
-        style, text_style, date_style = _style(1), _style(2), _style(3)
-        by = {style: fmt, text_style: text_fmt, date_style: fmt or date_fmt}
-        found: dict[str, tuple[int, Any]] = {}
+    else:  # mixed values: each value's format, as _any_cell picks it, until each was seen
+        found: dict[int, tuple[int, Any]] = {}
         for i, v in enumerate(values.tolist()):
-            cell = _any_cell("A1", v, style, text_style, date_style)
-            used = next((k for k in by if k not in found and cell.startswith(f'<c r="A1"{k}')), None)
-            if used is not None:
-                found[used] = (i, by[used])
-                if len(found) == len(by):
+            kind = _mixed(v)
+            if kind is None:
+                continue
+            what, x = kind
+            f = (text_fmt if what == "text" and x.startswith(FORMULA_START)
+                 else (fmt or date_fmt) if what == "date" else fmt)
+            if f is not None and id(f) not in found:
+                found[id(f)] = (i, f)
+                if len(found) == 3:
                     break
-        return [(i, f) for i, f in found.values() if f is not None]
+        return list(found.values())
     return [(int(np.argmax(mask)), f) for mask, f in kinds if f is not None and mask.any()]
 
 
