@@ -7,6 +7,7 @@ expectation E[X(t)] (eq. 9), with the costly hypergeometric part evaluated once 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,16 +53,52 @@ def _conditional_expected(params: Mapping[str, float], t, x, tx, T) -> np.ndarra
         return _first(params, x) * _hyp_part(params, t, x, T) / _denominator(params, x, tx, T)
 
 
-def _pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct ``(x, T)`` pairs of two 1-D arrays and, per row, the index of its pair.
+def distinct_rows(*columns) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of equal-length 1-D columns, in the order ``np.unique(axis=0)``
+    gives (lexicographic), and per row the index of its distinct row.
 
-    Hash-based (``pd.factorize``), no sort: customers share few (frequency, age) pairs.
+    Hash-based (``pd.factorize``, column by column), then a sort of the distinct rows only:
+    customers share few (frequency, recency, age) patterns, and ``np.unique(axis=0)`` sorts
+    every row (3.8 s of the intervals at 1M customers).
     """
-    cx, ux = pd.factorize(x)
-    ct, ut = pd.factorize(T)
-    k = max(len(ut), 1)
-    pair, keys = pd.factorize(cx.astype(np.int64) * k + ct)
-    return np.asarray(ux)[keys // k], np.asarray(ut)[keys % k], pair
+    cols = [np.asarray(c).ravel() for c in columns]
+    code = np.zeros(len(cols[0]), dtype=np.int64)
+    for c in cols:
+        cc, uc = pd.factorize(c)
+        code, _ = pd.factorize(code * max(len(uc), 1) + cc)
+    m = int(code.max()) + 1 if len(code) else 0
+    first = np.empty(m, dtype=np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # the first row of each distinct row
+    rows = [c[first] for c in cols]
+    order = np.lexsort(rows[::-1])
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    return [r[order] for r in rows], rank[code]
+
+
+def _pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(x, T)`` pairs of two 1-D arrays and, per row, the index of its pair
+    (:func:`distinct_rows`)."""
+    (xu, tu), pair = distinct_rows(x, T)
+    return xu, tu, pair
+
+
+@dataclass(frozen=True)
+class DistinctPairs:
+    """The distinct ``(x, t_x)`` and ``(x, T)`` pairs of some rows (:func:`_pairs`: values
+    and each row's index). The costly terms of the predictions depend on one pair each
+    (Pareto/NBD's two hypergeometric terms of ``A_0``; every model's time part on ``(x, T)``),
+    so a caller that evaluates the same rows under many parameter values (the intervals' 200
+    draws) finds the pairs once and passes them (at 1M customers: 216k ``(x, t_x, T)``
+    patterns, 12.7k ``(x, t_x)`` pairs, 3.9k ``(x, T)`` pairs)."""
+
+    x_tx: tuple[np.ndarray, np.ndarray, np.ndarray]
+    x_T: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, x, tx, T) -> "DistinctPairs":
+        x, tx, T = (np.asarray(v, dtype=float).ravel() for v in (x, tx, T))
+        return cls(_pairs(x, tx), _pairs(x, T))
 
 
 def _conditional_expected_rows(params: Mapping[str, float], ts, x, tx, T) -> np.ndarray:

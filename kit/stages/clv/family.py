@@ -29,6 +29,7 @@ from lifetimes.utils import ConvergenceError
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
+from kit.stages.clv.closed_forms import DistinctPairs
 from kit.stages.clv.likelihood import _BgNbdObjective, _dot, _to_log_space
 
 MBGNBD_PARAMS = ("r", "alpha", "a", "b")
@@ -83,36 +84,52 @@ class _MbgNbdObjective(_BgNbdObjective):
 # --------------------------------------------------------------------------------------
 
 
-def _log_A0(params, x, tx, T):
+def _log_A0(params, x, tx, T, pairs: DistinctPairs | None = None):
     """log A_0 of note 009 (eq. 19-20), lifetimes' formula without cancellation.
 
     ``A_0 = 2F1(z1) / q1^k - 2F1(z2) / q2^k`` (``k = r + s + x``, ``q = max(alpha, beta) + t``);
     both terms are positive and the first is the larger (``t_x <= T``), so
     ``log A_0 = log 2F1(z1) - k log q1 + log1p(-ratio)``: finite wherever ``t_x < T``
     (``-inf`` when ``t_x = T``), where lifetimes' signed ``logsumexp`` underflows to NaN.
+    ``pairs``: :class:`DistinctPairs` of the rows, to compute each term once per pair.
     """
     r, alpha, s, beta = params
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
-    if alpha < beta:
-        lo, hi, t = alpha, beta, r + x
-    else:
-        lo, hi, t = beta, alpha, s + 1.0
-    k = r + s + x
-    q1, q2 = hi + tx, hi + T
+    lo, hi = min(alpha, beta), max(alpha, beta)
+
+    def term(xs, t):  # log 2F1(k, ., k + 1, (hi - lo) / (hi + t)) - k log(hi + t)
+        k = r + s + xs
+        b = r + xs if alpha < beta else s + 1.0
+        return np.log(hyp2f1(k, b, k + 1.0, (hi - lo) / (hi + t))) - k * np.log(hi + t)
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        l1 = np.log(hyp2f1(k, t, k + 1.0, (hi - lo) / q1)) - k * np.log(q1)
-        l2 = np.log(hyp2f1(k, t, k + 1.0, (hi - lo) / q2)) - k * np.log(q2)
+        if pairs is None:
+            l1, l2 = term(x, tx), term(x, T)
+        else:
+            (x1, t1, at1), (x2, t2, at2) = pairs.x_tx, pairs.x_T
+            l1, l2 = term(x1, t1)[at1].reshape(x.shape), term(x2, t2)[at2].reshape(x.shape)
         d = np.minimum(l2 - l1, 0.0)
         return l1 + np.where(d < 0, np.log(-np.expm1(d)), -np.inf)
 
 
-def _pareto_terms(params, x, tx, T):
+def _pareto_terms(params, x, tx, T, pairs: DistinctPairs | None = None):
     """``(A1, E1, E2)`` per row: ``LL = A1 + logaddexp(E1, E2)`` (note 009 eq. 18)."""
     r, alpha, s, beta = params
     a1 = gammaln(r + x) - gammaln(r) + r * math.log(alpha) + s * math.log(beta)
-    e1 = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    e2 = math.log(s) + _log_A0(params, x, tx, T) - np.log(r + s + x)
-    return a1, e1, e2
+    return (a1, *_pareto_exponents(params, x, tx, T, pairs))
+
+
+def _pareto_exponents(params, x, tx, T, pairs: DistinctPairs | None = None):
+    """``(E1, E2)`` of :func:`_pareto_terms` (all P(alive) needs); with ``pairs``, ``E1`` (a
+    function of ``(x, T)``) once per pair too."""
+    r, alpha, s, beta = params
+    if pairs is None:
+        e1 = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    else:
+        xu, tu, at = pairs.x_T
+        e1 = (-(r + xu) * np.log(alpha + tu) - s * np.log(beta + tu))[at].reshape(np.shape(x))
+    e2 = math.log(s) + _log_A0(params, x, tx, T, pairs) - np.log(r + s + x)
+    return e1, e2
 
 
 def pareto_nbd_log_likelihood(params: Mapping[str, float], frequency, recency, T, weights=None) -> float:

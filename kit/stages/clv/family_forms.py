@@ -21,8 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import expit, hyp2f1
 
-from kit.stages.clv.closed_forms import _conditional_expected, _expected_population, _hyp_part, _p_alive
-from kit.stages.clv.family import PARETO_PARAMS, _pareto_terms
+from kit.stages.clv.closed_forms import DistinctPairs, _conditional_expected, _expected_population, _hyp_part, _p_alive
+from kit.stages.clv.family import PARETO_PARAMS, _pareto_exponents
 
 #: Parameter names per model kind.
 PARAM_NAMES: dict[str, tuple[str, ...]] = {
@@ -70,10 +70,12 @@ def _pareto_tuple(params: Mapping[str, float]) -> tuple[float, float, float, flo
     return tuple(float(params[k]) for k in PARETO_PARAMS)  # type: ignore[return-value]
 
 
-def pareto_p_alive(params: Mapping[str, float], x, tx, T) -> np.ndarray:
+def pareto_p_alive(params: Mapping[str, float], x, tx, T, pairs: DistinctPairs | None = None) -> np.ndarray:
+    """``pairs``: :class:`~kit.stages.clv.closed_forms.DistinctPairs` of the rows (same values, fewer
+    hypergeometric terms) when the caller evaluates them under many parameter values."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     with np.errstate(divide="ignore", invalid="ignore"):
-        _, e1, e2 = _pareto_terms(_pareto_tuple(params), x, tx, T)
+        e1, e2 = _pareto_exponents(_pareto_tuple(params), x, tx, T, pairs)
     return expit(e1 - e2)
 
 
@@ -107,12 +109,13 @@ def pareto_population(params: Mapping[str, float], t) -> np.ndarray:
     return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
 
 
-def p_alive(kind: str, params: Mapping[str, float], x, tx, T) -> np.ndarray:
-    """P(alive | x, t_x, T) under model ``kind`` (bgnbd, mbgnbd, pareto_nbd)."""
+def p_alive(kind: str, params: Mapping[str, float], x, tx, T, pairs: DistinctPairs | None = None) -> np.ndarray:
+    """P(alive | x, t_x, T) under model ``kind`` (bgnbd, mbgnbd, pareto_nbd); ``pairs``
+    (:class:`~kit.stages.clv.closed_forms.DistinctPairs` of the rows) speeds up Pareto/NBD's."""
     if kind == "mbgnbd":
         return mbg_p_alive(params, x, tx, T)
     if kind == "pareto_nbd":
-        return pareto_p_alive(params, x, tx, T)
+        return pareto_p_alive(params, x, tx, T, pairs)
     return _p_alive(params, x, tx, T)
 
 

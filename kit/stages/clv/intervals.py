@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from kit.stages.clv.closed_forms import DistinctPairs, distinct_rows
 from kit.stages.clv.family_forms import PARAM_NAMES
 from kit.stages.clv.results import BgNbdResult, GammaGammaResult
 from kit.stages.clv.scoring import _periods_per_month, discounted_expected_purchases, spend_summary
@@ -111,25 +112,25 @@ def _pattern_draws(count: BgNbdResult, draws: Draws, x, tx, T, horizon_months: i
     every pattern and draw (at 1M customers: 218k patterns x 200 draws, 350 MB each array
     kept whole before); every value is computed per pattern, so the result does not depend on
     the chunk."""
-    keys = np.stack([x, tx, T], axis=1)
-    pat, inv = np.unique(keys, axis=0, return_inverse=True)
+    (pat_x, pat_tx, pat_T), inv = distinct_rows(x, tx, T)  # sorted: a chunk's patterns share pairs
     names = PARAM_NAMES[count.kind_]
     n_draws = len(draws.count)
     fits = [dataclasses.replace(count, params_=dict(zip(names, draws.count[d]))) for d in range(n_draws)]
-    disc = np.empty((len(pat), n_draws))
-    pa_lo, pa_hi, ep_lo, ep_hi = (np.empty(len(pat)) for _ in range(4))
-    for start in range(0, len(pat), chunk):
+    disc = np.empty((len(pat_x), n_draws))
+    pa_lo, pa_hi, ep_lo, ep_hi = (np.empty(len(pat_x)) for _ in range(4))
+    for start in range(0, len(pat_x), chunk):
         sl = slice(start, start + chunk)
-        px, ptx, pT = pat[sl, 0], pat[sl, 1], pat[sl, 2]
+        px, ptx, pT = pat_x[sl], pat_tx[sl], pat_T[sl]
         pa, ep = np.empty((len(px), n_draws)), np.empty((len(px), n_draws))
+        pairs = DistinctPairs.of(px, ptx, pT)  # found once, used by every draw
         for d, res in enumerate(fits):
-            pa[:, d] = res.p_alive(px, ptx, pT)
+            pa[:, d] = res.p_alive(px, ptx, pT, pairs)
             ep[:, d], disc[sl, d] = discounted_expected_purchases(
                 res, px, ptx, pT, horizon_months=horizon_months,
-                discount_rate_monthly=rate, periods_per_month=ppm, p_alive=pa[:, d])
+                discount_rate_monthly=rate, periods_per_month=ppm, p_alive=pa[:, d], pairs=pairs)
         pa_lo[sl], pa_hi[sl] = _bounds(pa, draws.level)
         ep_lo[sl], ep_hi[sl] = _bounds(ep, draws.level)
-    return inv.ravel(), (pa_lo, pa_hi), (ep_lo, ep_hi), disc
+    return inv, (pa_lo, pa_hi), (ep_lo, ep_hi), disc
 
 
 def _bounds(values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

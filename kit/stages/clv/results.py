@@ -77,10 +77,12 @@ class BgNbdResult:
         if not self.converged_:
             raise ValueError(f"The {self.kind_} fit failed (see notes_); it cannot predict.")
 
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
-        """P(alive) per customer; arrays of equal shape in, same shape out."""
+    def p_alive(self, frequency, recency, T, pairs=None) -> np.ndarray:
+        """P(alive) per customer; arrays of equal shape in, same shape out. ``pairs``:
+        :class:`~kit.stages.clv.closed_forms.DistinctPairs` of the rows, when the same rows are
+        evaluated under many parameter values (the same result, faster for Pareto/NBD)."""
         self._require()
-        return forms.p_alive(self.kind_, self.params_, frequency, recency, T)
+        return forms.p_alive(self.kind_, self.params_, frequency, recency, T, pairs)
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """Expected repeat purchases in the next ``t`` time units given each history (eq. 10)."""

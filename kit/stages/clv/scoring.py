@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kit.stages.clv import family_forms as forms
-from kit.stages.clv.closed_forms import _denominator, _first, _hyp_part, _pairs
+from kit.stages.clv.closed_forms import DistinctPairs, _denominator, _first, _hyp_part, _pairs
 from kit.stages.clv.likelihood import LIFETIMES_PERIODS_PER_MONTH, _check_summary
 from kit.stages.clv.results import BgNbdResult, GammaGammaResult
 
@@ -39,6 +39,7 @@ def discounted_expected_purchases(
     discount_rate_monthly: float = 0.01,
     periods_per_month: float = 4.345,
     p_alive: np.ndarray | None = None,
+    pairs: DistinctPairs | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected purchases over the horizon, undiscounted and discounted by month.
 
@@ -48,6 +49,8 @@ def discounted_expected_purchases(
     once per distinct ``(x, T)`` pair as one (pairs x H+1) matrix; the rest once per customer.
     ``p_alive``: ``bgnbd.p_alive`` of these customers when the caller has computed it (the
     MBG/NBD and Pareto/NBD expectations are built on it; it is then not computed twice).
+    ``pairs``: :class:`~kit.stages.clv.closed_forms.DistinctPairs` of these customers, when
+    the caller evaluates them under many parameter values (found once, not per call).
 
     Returns
     -------
@@ -61,7 +64,7 @@ def discounted_expected_purchases(
     months = np.arange(horizon_months + 1)
     # E[Y(t) | x, t_x, T] = factor(x, t_x, T) * time_part(t, x, T): the costly (hypergeometric)
     # time part once per distinct (x, T) pair and month, the factor once per customer
-    xu, tu, pair = _pairs(x, T)
+    xu, tu, pair = _pairs(x, T) if pairs is None else pairs.x_T
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         hyp = _time_part(bgnbd.kind_, prm, months[None, :] * periods_per_month, xu[:, None], tu[:, None])
         hyp[:, 0] = 0.0
